@@ -1,0 +1,14 @@
+"One error type for every bad input, so the CLI can print it as one line and exit non-zero."
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BuildError(Exception):
+    "A source file the site cannot be built from. The message always names the file."
+
+    def __init__(self, path: Path | str, message: str, cell: int | None = None):
+        self.path, self.cell = Path(path), cell
+        where = f"{path}, cell {cell}" if cell is not None else f"{path}"
+        super().__init__(f"{where}: {message}")
