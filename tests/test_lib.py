@@ -1,0 +1,171 @@
+"The tutorial API, on tiny images written to tmp_path."
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lib import accuracy, l1_norm, load_tensors, mean_image
+from lib.digits import install_archive
+
+
+def write_digits(folder, pixels, names=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, a in enumerate(pixels):
+        Image.fromarray(np.asarray(a, dtype=np.uint8), mode="L").save(
+            folder / (names or {}).get(i, f"{i}.png")
+        )
+    return folder
+
+
+def test_load_tensors_stacks_scaled_floats(tmp_path):
+    folder = write_digits(tmp_path / "d", [np.full((4, 3), 0), np.full((4, 3), 255)])
+    x = load_tensors(folder)
+    assert x.dtype == torch.float32 and x.shape == (2, 4, 3)
+    assert x[0].max() == 0 and x[1].min() == 1
+
+
+def test_load_tensors_matches_the_post_by_hand_way(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = write_digits(tmp_path / "d", rng.integers(0, 256, (5, 28, 28)))
+    by_hand = (
+        torch.stack([torch.tensor(np.array(Image.open(p))) for p in sorted(folder.iterdir())]).float() / 255
+    )
+    assert torch.equal(load_tensors(folder), by_hand)
+
+
+def test_files_are_sorted_by_name_as_fastai_sorts(tmp_path):
+    # '10.png' < '9.png' as strings: the order of fastai's `.ls().sorted()`.
+    folder = write_digits(
+        tmp_path / "d", [np.full((2, 2), 9), np.full((2, 2), 10)], {0: "9.png", 1: "10.png"}
+    )
+    assert (load_tensors(folder)[:, 0, 0] * 255).tolist() == [10, 9]
+
+
+def test_second_load_comes_from_the_cache(tmp_path):
+    folder = write_digits(tmp_path / "d", [np.zeros((2, 2))])
+    first = load_tensors(folder)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
+    assert torch.equal(load_tensors(folder), first)
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "rewrite"])
+def test_cache_is_invalid_after_a_file_changes(tmp_path, change):
+    folder = write_digits(tmp_path / "d", [np.zeros((2, 2)), np.zeros((2, 2))])
+    load_tensors(folder)
+    if change == "add":
+        write_digits(folder, [np.full((2, 2), 255)], {0: "2.png"})
+    elif change == "remove":
+        (folder / "1.png").unlink()
+    else:
+        write_digits(folder, [np.full((2, 2), 255)], {0: "1.png"})
+        os.utime(folder / "1.png", ns=(1, 1))  # an mtime in the past still counts as a change
+    expected = (
+        torch.stack([torch.tensor(np.array(Image.open(p))) for p in sorted(folder.iterdir())]).float() / 255
+    )
+    assert torch.equal(load_tensors(folder), expected)
+
+
+def test_missing_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope: no such folder"):
+        load_tensors(tmp_path / "nope")
+
+
+def test_empty_folder_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="empty: the folder holds no image files"):
+        load_tensors(tmp_path / "empty")
+
+
+def test_non_image_file_is_named(tmp_path):
+    folder = write_digits(tmp_path / "d", [np.zeros((2, 2))])
+    (folder / "notes.txt").write_text("not a digit")
+    with pytest.raises(ValueError, match=r"notes\.txt: not an image file"):
+        load_tensors(folder)
+
+
+def test_image_of_another_size_is_named(tmp_path):
+    folder = write_digits(tmp_path / "d", [np.zeros((28, 28)), np.zeros((28, 27))])
+    with pytest.raises(ValueError, match=r"1\.png: image is 27x28, but .*0\.png is 28x28"):
+        load_tensors(folder)
+
+
+def test_rgb_image_is_rejected_not_converted(tmp_path):
+    folder = write_digits(tmp_path / "d", [np.zeros((2, 2))])
+    Image.new("RGB", (2, 2)).save(folder / "1.png")
+    with pytest.raises(ValueError, match=r"1\.png: image is not 8-bit grayscale \(3 channel"):
+        load_tensors(folder)
+
+
+def test_grayscale_in_a_format_opencv_skips_is_read_by_pillow(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    Image.fromarray(np.full((3, 3), 51, np.uint8), mode="L").save(folder / "0.tga")
+    assert torch.equal(load_tensors(folder), torch.full((1, 3, 3), 51.0) / 255)
+
+
+def test_colour_image_pillow_reads_is_rejected(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    Image.new("RGB", (3, 3)).save(folder / "0.tga")
+    with pytest.raises(ValueError, match=r"0\.tga: image is not 8-bit grayscale \(mode 'RGB'\)"):
+        load_tensors(folder)
+
+
+def test_mean_image_averages_the_first_axis():
+    stack = torch.stack([torch.zeros(2, 2), torch.ones(2, 2)])
+    assert torch.equal(mean_image(stack), torch.full((2, 2), 0.5))
+
+
+def test_mean_image_needs_a_stack():
+    with pytest.raises(ValueError, match=r"got shape \(2, 2\)"):
+        mean_image(torch.zeros(2, 2))
+
+
+def test_l1_norm_of_two_images_is_a_scalar():
+    assert l1_norm(torch.zeros(28, 28), torch.full((28, 28), 0.25)).shape == ()
+    assert l1_norm(torch.zeros(28, 28), torch.full((28, 28), 0.25)).item() == 0.25
+
+
+def test_l1_norm_broadcasts_a_stack_against_one_image():
+    stack = torch.stack([torch.zeros(28, 28), torch.ones(28, 28)])
+    d = l1_norm(stack, torch.full((28, 28), 0.25))
+    assert d.shape == (2,) and d.tolist() == [0.25, 0.75]
+
+
+def test_l1_norm_rejects_images_of_different_sizes():
+    with pytest.raises(ValueError, match=r"image sizes differ: \(28, 28\) vs \(27, 28\)"):
+        l1_norm(torch.zeros(3, 28, 28), torch.zeros(27, 28))
+
+
+def test_accuracy_counts_each_side_and_averages():
+    mean_a, mean_b = torch.zeros(2, 2), torch.ones(2, 2)
+    valid_a = torch.stack([torch.full((2, 2), 0.1), torch.full((2, 2), 0.9)])  # one right, one wrong
+    valid_b = torch.stack([torch.full((2, 2), 0.8)] * 3)  # all right
+    assert accuracy(valid_a, valid_b, mean_a, mean_b) == pytest.approx((0.5, 1.0, 0.75))
+
+
+def test_accuracy_counts_a_tie_as_b():
+    mean_a, mean_b = torch.zeros(2, 2), torch.ones(2, 2)
+    tie = torch.full((1, 2, 2), 0.5)
+    assert accuracy(tie, tie, mean_a, mean_b) == (0.0, 1.0, 0.5)
+
+
+def test_install_archive_extracts_where_untar_data_looks(tmp_path):
+    import tarfile
+
+    src = write_digits(tmp_path / "src" / "mnist_sample" / "train" / "3", [np.zeros((2, 2))])
+    archive = tmp_path / "mnist_sample.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src.parent.parent, arcname="mnist_sample")
+    dest = install_archive(archive, tmp_path / "data")
+    assert dest == tmp_path / "data" / "mnist_sample"
+    assert (dest / "train" / "3" / "0.png").is_file()
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["mnist_sample"]  # no temporary left
+
+
+def test_install_archive_names_a_missing_archive(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.tgz: no such archive"):
+        install_archive(tmp_path / "nope.tgz", tmp_path / "data")
