@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 class BuildError(Exception):
-    "A source file the site cannot be built from. The message always names the file."
+    "A source file the site cannot be built from. The message names the file, and the cell (from 1)."
 
     def __init__(self, path: Path | str, message: str, cell: int | None = None):
         self.path, self.cell = Path(path), cell

@@ -1,0 +1,5 @@
+import sys
+
+from lib.blog.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""Markdown for posts and notebook cells: markdown-it-py plus three small rules of our own.
+
+markdown-it-py does the parsing, footnotes and `$math$` (rendered to MathML by
+latex2mathml, so pages need no math CDN or script). What no library does for us,
+written here by hand and kept small:
+
+* heading ids that stay unique across all cells of one notebook, and the TOC list;
+* fastpages callouts (`> Note: ...`, `> Tip:`, `> Warning:`, `> Important:`);
+* local images: resolved against the post's folder, checked to stay inside the
+  repository, and collected so the writer can copy them into the site.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import latex2mathml.converter
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from lib.blog.errors import BuildError
+
+CALLOUTS = ("Note", "Tip", "Warning", "Important")
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^\w]+", "-", text.lower()).strip("-") or "section"
+
+
+def math_html(latex: str, options: dict) -> str:
+    try:
+        return latex2mathml.converter.convert(latex, display="block" if options.get("display_mode") else "inline")
+    except Exception as e:  # latex2mathml raises several exception types for bad input
+        raise ValueError(f"cannot render math ${latex}$: {e}") from None
+
+
+def highlight_fence(code: str, lang: str, _attrs: str) -> str:
+    try:
+        lexer = get_lexer_by_name(lang or "text")
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text")
+    # Starting with <pre tells markdown-it to use this markup as it is.
+    return f'<pre class="highlight"><code>{highlight(code, lexer, HtmlFormatter(nowrap=True))}</code></pre>'
+
+
+def heading_ids(state) -> None:
+    "Give each heading an id, unique within `env['slugs']`, and list it in `env['toc']`."
+    env = state.env
+    for i, token in enumerate(state.tokens):
+        if token.type != "heading_open":
+            continue
+        text = "".join(t.content for t in state.tokens[i + 1].children or [] if t.type in ("text", "code_inline"))
+        slug, n = slugify(text), 1
+        while slug in env.setdefault("slugs", set()):
+            slug, n = f"{slugify(text)}-{n}", n + 1
+        env["slugs"].add(slug)
+        token.attrSet("id", slug)
+        env.setdefault("toc", []).append((int(token.tag[1]), slug, text))
+
+
+def callouts(state) -> None:
+    "fastpages' `> Note: text` becomes a blockquote with class `callout note`."
+    tokens = state.tokens
+    for i, token in enumerate(tokens[:-2]):
+        if token.type != "blockquote_open" or tokens[i + 2].type != "inline":
+            continue
+        inline = tokens[i + 2]
+        kind = next((k for k in CALLOUTS if inline.content.startswith(f"{k}:")), None)
+        if kind and inline.children and inline.children[0].type == "text":
+            token.attrSet("class", f"callout {kind.lower()}")
+            inline.children[0].content = inline.children[0].content[len(kind) + 1 :].lstrip()
+            label = Token("html_inline", "", 0)
+            label.content = f'<strong class="callout-label">{kind}:</strong> '
+            inline.children.insert(0, label)
+
+
+def local_images(state) -> None:
+    "Resolve each image against the post's folder, and record it for copying."
+    env = state.env
+    for token in state.tokens:
+        for child in token.children or []:
+            if child.type == "image":
+                child.attrSet("src", env["images"].add(child.attrGet("src") or ""))
+
+
+class ImageAssets:
+    "Images a post links to: repository path -> site path. An image outside the repository is an error."
+
+    def __init__(self, source: Path, root: Path, baseurl: str, slug: str):
+        self.source, self.root, self.baseurl, self.slug = source, root.resolve(), baseurl, slug
+        self.files: dict[str, Path] = {}
+
+    def add(self, src: str) -> str:
+        url = urlparse(src)
+        if url.scheme in ("http", "https") or src.startswith("//"):
+            raise BuildError(self.source, f"image {src} is loaded from outside the site; save it under images/")
+        if url.scheme or not url.path:
+            return src  # data: URIs and the like
+        path = (self.root / url.path.lstrip("/")) if url.path.startswith("/") else self.source.parent / url.path
+        path = Path(unquote(str(path))).resolve()
+        if not path.is_relative_to(self.root):
+            raise BuildError(self.source, f"image path {src} escapes the repository")
+        if not path.is_file():
+            raise BuildError(self.source, f"image {src} not found (looked for {path})")
+        site_path = f"images/{path.relative_to(self.root)}".replace("images/images/", "images/")
+        self.files[site_path] = path
+        return f"{self.baseurl}/{site_path}"
+
+
+def markdown_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True, "highlight": highlight_fence})
+    md.enable(["table", "strikethrough"])
+    md.use(footnote_plugin).use(dollarmath_plugin, renderer=math_html, allow_space=True, double_inline=False)
+    md.core.ruler.push("heading_ids", heading_ids)
+    md.core.ruler.push("callouts", callouts)
+    md.core.ruler.push("local_images", local_images)
+    return md
+
+
+def render_markdown(md: MarkdownIt, text: str, env: dict, where: str = "") -> str:
+    try:
+        return md.render(text, env)
+    except ValueError as e:
+        raise BuildError(env["images"].source, f"{where}{e}") from None

@@ -1,0 +1,147 @@
+"""Stage 3, render: nbconvert for notebook cells, Jinja for every page around them.
+
+A rendered post is a dict of site files (path -> bytes): its HTML page plus the
+images it owns. That dict is what the build caches by content hash.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+from nbconvert.exporters import HTMLExporter
+from pygments.formatters import HtmlFormatter
+
+from lib.blog.config import Site
+from lib.blog.errors import BuildError
+from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
+from lib.blog.preprocess import preprocessors
+from lib.blog.read import Post
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class PostExporter(HTMLExporter):
+    "nbconvert's HTML exporter with our template, and markdown cells rendered like markdown posts."
+
+    def __init__(self, **kw):
+        super().__init__(
+            template_name="post",
+            extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            **kw,
+        )
+        self.md, self.md_env = markdown_parser(), {}
+        for pre in preprocessors():
+            self.register_preprocessor(pre, enabled=True)
+
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        cell = context.get("cell", {})
+        where = f"cell {cell.get('metadata', {}).get('number', '?')}: "
+        return render_markdown(self.md, source, self.md_env, where)
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("markdown2html", self.markdown2html)
+
+
+@dataclass
+class Badge:
+    name: str
+    label: str
+    url: str
+
+
+def badges(post: Post, site: Site) -> list[Badge]:
+    "fastpages' GitHub, Colab and Binder links for a notebook post, from _config.yml and the notebook's path."
+    if post.kind != "notebook" or not post.badges or not (site.github_username and site.github_repo):
+        return []
+    repo, branch = f"{site.github_username}/{site.github_repo}", post.branch or site.branch
+    nb_path = post.path.relative_to(site.root).as_posix()
+    links = {
+        "github": ("View on GitHub", f"https://github.com/{repo}/blob/{branch}/{nb_path}"),
+        "colab": ("Open in Colab", f"https://colab.research.google.com/github/{repo}/blob/{branch}/{nb_path}"),
+        "binder": ("Launch Binder", f"https://mybinder.org/v2/gh/{repo}/{branch}?filepath={quote(nb_path, safe='')}"),
+    }
+    off = {"github": post.hide_github_badge, "colab": post.hide_colab_badge, "binder": post.hide_binder_badge}
+    return [Badge(k, *v) for k, v in links.items() if site.default_badges.get(k, True) and not off[k]]
+
+
+def page_env(site: Site) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "site"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    env.filters["slug"] = slugify
+    env.globals.update(site=site, base=site.baseurl.rstrip("/"), post=None, title="", description="")
+    env.globals.update(social_image=site.image, toc=None, badges=[])
+    return env
+
+
+def render_page(env: jinja2.Environment, template: str, url: str, **context) -> bytes:
+    return env.get_template(template).render(page_url=url, **context).encode()
+
+
+def notebook_body(post: Post, site: Site, exporter: PostExporter, assets: ImageAssets) -> tuple[str, dict]:
+    "The post's cells as HTML, and its output images (site path -> bytes)."
+    exporter.md_env = {"images": assets}
+    resources = {"unique_key": post.slug, "output_files_dir": f"images/{post.slug}", "outputs": {}}
+    body, resources = exporter.from_notebook_node(post.nb, resources | {"image_url": site.baseurl.rstrip("/")})
+    post.warnings += [f"{post.path}, {w}" for w in resources.get("warnings", [])]
+    return body, {"toc": exporter.md_env.get("toc", []), **resources.get("outputs", {})}
+
+
+def render_post(post: Post, site: Site, env: jinja2.Environment, exporter: PostExporter) -> dict[str, bytes]:
+    "Every file one post owns in the site: its page and its images."
+    assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug)
+    if post.kind == "notebook":
+        body, outputs = notebook_body(post, site, exporter, assets)
+        toc = outputs.pop("toc")
+    else:
+        md_env = {"images": assets}
+        body, outputs = render_markdown(markdown_parser(), post.text, md_env), {}
+        toc = md_env.get("toc", [])
+    post.linked_images = list(assets.files.values())
+    image = post.image or site.image
+    files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs
+    page = render_page(
+        env, "post.html", post.url, post=post, title=post.title, description=post.summary,
+        content=Markup(body), toc=toc if post.toc else None, badges=badges(post, site), social_image=image,
+    )  # fmt: skip
+    return files | {post.url.lstrip("/") + ("index.html" if post.url.endswith("/") else ""): page}
+
+
+def listed(posts: list[Post]) -> list[Post]:
+    "Posts for the index: hidden ones left out, sticky ones first (by rank), then newest first."
+    shown = sorted((p for p in posts if not p.hide), key=lambda p: (p.date, p.slug), reverse=True)
+    return sorted(shown, key=lambda p: p.sticky_rank if p.sticky_rank is not None else float("inf"))
+
+
+def by_category(posts: list[Post]) -> list[tuple[str, list[Post]]]:
+    groups = defaultdict(list)
+    for post in listed(posts):
+        for c in post.categories:
+            groups[c].append(post)
+    return sorted(groups.items(), key=lambda kv: kv[0].lower())
+
+
+def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
+    "Index, categories, search and 404 pages, plus the stylesheets."
+    return {
+        "index.html": render_page(env, "index.html", "/", posts=listed(posts)),
+        "categories.html": render_page(env, "categories.html", "/categories.html", title="Categories",
+                                       categories=by_category(posts)),
+        "search.html": render_page(env, "search.html", "/search.html", title="Search"),
+        "404.html": render_page(env, "404.html", "/404.html", title="Page not found"),
+        "assets/style.css": (TEMPLATES / "assets" / "style.css").read_bytes(),
+        "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
+    }  # fmt: skip
+
+
+def render_error(post: Post, e: Exception) -> BuildError:
+    return e if isinstance(e, BuildError) else BuildError(post.path, f"{type(e).__name__}: {e}")
