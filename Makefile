@@ -55,7 +55,7 @@ bench: $(STAMP) data ## Speed figures, measured side by side in one run
 	$(PY) -m lib.bench
 
 golden: $(STAMP) ## Rebuild the expected site of the test fixtures (tests/golden)
-	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search
+	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search --no-cache
 
 clean: ## Remove _site, caches and .venv
 	rm -rf _site _site.* .cache .pytest_cache .ruff_cache $(VENV)

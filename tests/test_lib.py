@@ -14,9 +14,7 @@ from lib.digits import install_archive
 def write_digits(folder, pixels, names=None):
     folder.mkdir(parents=True, exist_ok=True)
     for i, a in enumerate(pixels):
-        Image.fromarray(np.asarray(a, dtype=np.uint8), mode="L").save(
-            folder / (names or {}).get(i, f"{i}.png")
-        )
+        Image.fromarray(np.asarray(a, dtype=np.uint8), mode="L").save(folder / (names or {}).get(i, f"{i}.png"))
     return folder
 
 
@@ -30,17 +28,13 @@ def test_load_tensors_stacks_scaled_floats(tmp_path):
 def test_load_tensors_matches_the_post_by_hand_way(tmp_path):
     rng = np.random.default_rng(0)
     folder = write_digits(tmp_path / "d", rng.integers(0, 256, (5, 28, 28)))
-    by_hand = (
-        torch.stack([torch.tensor(np.array(Image.open(p))) for p in sorted(folder.iterdir())]).float() / 255
-    )
+    by_hand = torch.stack([torch.tensor(np.array(Image.open(p))) for p in sorted(folder.iterdir())]).float() / 255
     assert torch.equal(load_tensors(folder), by_hand)
 
 
 def test_files_are_sorted_by_name_as_fastai_sorts(tmp_path):
     # '10.png' < '9.png' as strings: the order of fastai's `.ls().sorted()`.
-    folder = write_digits(
-        tmp_path / "d", [np.full((2, 2), 9), np.full((2, 2), 10)], {0: "9.png", 1: "10.png"}
-    )
+    folder = write_digits(tmp_path / "d", [np.full((2, 2), 9), np.full((2, 2), 10)], {0: "9.png", 1: "10.png"})
     assert (load_tensors(folder)[:, 0, 0] * 255).tolist() == [10, 9]
 
 
@@ -62,9 +56,7 @@ def test_cache_is_invalid_after_a_file_changes(tmp_path, change):
     else:
         write_digits(folder, [np.full((2, 2), 255)], {0: "1.png"})
         os.utime(folder / "1.png", ns=(1, 1))  # an mtime in the past still counts as a change
-    expected = (
-        torch.stack([torch.tensor(np.array(Image.open(p))) for p in sorted(folder.iterdir())]).float() / 255
-    )
+    expected = torch.stack([torch.tensor(np.array(Image.open(p))) for p in sorted(folder.iterdir())]).float() / 255
     assert torch.equal(load_tensors(folder), expected)
 
 

@@ -17,7 +17,7 @@ from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError
 from lib.blog.feeds import atom_feed, sitemap
 from lib.blog.read import Post, read_post, source_files
-from lib.blog.render import PostExporter, page_env, render_post, render_site_pages
+from lib.blog.render import page_env, render_post, render_site_pages
 from lib.blog.write import write_site
 
 BUILDER = Path(__file__).parent
@@ -57,8 +57,12 @@ class Renderer:
         self.used: set[str] = set()
 
     @property
-    def exporter(self) -> PostExporter:
-        self._exporter = self._exporter or PostExporter()  # built on the first notebook that needs it
+    def exporter(self):
+        "nbconvert's exporter, imported and built on the first notebook that needs rendering."
+        if self._exporter is None:
+            from lib.blog.notebook import PostExporter
+
+            self._exporter = PostExporter()
         return self._exporter
 
     def post(self, post: Post) -> tuple[Rendered, bool]:
@@ -70,7 +74,7 @@ class Renderer:
             hit = pickle.loads(cached.read_bytes())
             if hit.fresh():
                 return hit, True
-        files = render_post(post, self.site, self.env, self.exporter)
+        files = render_post(post, self.site, self.env, lambda: self.exporter)
         images = {str(p): _stat(p) for p in post.linked_images}
         rendered = Rendered(files, post.warnings, images)
         if cached:

@@ -102,15 +102,15 @@ class AltTextPreprocessor(Preprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
-        default = cell.metadata.get("fig_alt") or _describe(cell.source, index)
+        default = cell.metadata.get("fig_alt") or _describe(cell.source, cell.metadata.get("number", index + 1))
         for output in cell.get("outputs", []):
             output.setdefault("metadata", {})["alt"] = default
         return cell, resources
 
 
-def _describe(source: str, index: int) -> str:
+def _describe(source: str, number: int) -> str:
     first = next((line.strip() for line in source.splitlines() if line.strip() and not line.startswith("#")), "")
-    return f"Figure from cell {index + 1}: {first}" if first else f"Figure from cell {index + 1}"
+    return f"Figure from cell {number}: {first}" if first else f"Figure from cell {number}"
 
 
 def preprocessors() -> list[Preprocessor]:

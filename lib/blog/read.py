@@ -87,9 +87,9 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
     if unknown and strict:
         raise BuildError(path, message, cell)
     day, slug = date_and_slug(path)
-    meta = {k: v for k, v in meta.items() if k in KNOWN_KEYS - {"description", "layout", "use_math", "solutions"}}
-    meta.setdefault("summary", meta.get("description", ""))
-    cats = meta.pop("categories", None) or []
+    summary = meta.get("summary", meta.get("description")) or ""
+    meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}
+    meta["summary"], cats = str(summary), meta.pop("categories", [])
     post = Post(path=path, kind=kind, slug=slug, date=day, categories=_as_list(cats), **meta, **body)
     post.warnings += [f"{path}: {message}"] if unknown else []
     return post

@@ -7,48 +7,21 @@ images it owns. That dict is what the build caches by content hash.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
-from nbconvert.exporters import HTMLExporter
 from pygments.formatters import HtmlFormatter
 
 from lib.blog.config import Site
 from lib.blog.errors import BuildError
 from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
-from lib.blog.preprocess import preprocessors
 from lib.blog.read import Post
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-class PostExporter(HTMLExporter):
-    "nbconvert's HTML exporter with our template, and markdown cells rendered like markdown posts."
-
-    def __init__(self, **kw):
-        super().__init__(
-            template_name="post",
-            extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-            **kw,
-        )
-        self.md, self.md_env = markdown_parser(), {}
-        for pre in preprocessors():
-            self.register_preprocessor(pre, enabled=True)
-
-    @jinja2.pass_context
-    def markdown2html(self, context, source):
-        cell = context.get("cell", {})
-        where = f"cell {cell.get('metadata', {}).get('number', '?')}: "
-        return render_markdown(self.md, source, self.md_env, where)
-
-    def default_filters(self):
-        yield from super().default_filters()
-        yield ("markdown2html", self.markdown2html)
 
 
 @dataclass
@@ -87,7 +60,7 @@ def render_page(env: jinja2.Environment, template: str, url: str, **context) -> 
     return env.get_template(template).render(page_url=url, **context).encode()
 
 
-def notebook_body(post: Post, site: Site, exporter: PostExporter, assets: ImageAssets) -> tuple[str, dict]:
+def notebook_body(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[str, dict]:
     "The post's cells as HTML, and its output images (site path -> bytes)."
     exporter.md_env = {"images": assets}
     resources = {"unique_key": post.slug, "output_files_dir": f"images/{post.slug}", "outputs": {}}
@@ -96,11 +69,11 @@ def notebook_body(post: Post, site: Site, exporter: PostExporter, assets: ImageA
     return body, {"toc": exporter.md_env.get("toc", []), **resources.get("outputs", {})}
 
 
-def render_post(post: Post, site: Site, env: jinja2.Environment, exporter: PostExporter) -> dict[str, bytes]:
-    "Every file one post owns in the site: its page and its images."
+def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: Callable) -> dict[str, bytes]:
+    "Every file one post owns in the site: its page and its images. `get_exporter()` gives nbconvert's exporter."
     assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug)
     if post.kind == "notebook":
-        body, outputs = notebook_body(post, site, exporter, assets)
+        body, outputs = notebook_body(post, site, get_exporter(), assets)
         toc = outputs.pop("toc")
     else:
         md_env = {"images": assets}
@@ -138,7 +111,7 @@ def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, b
                                        categories=by_category(posts)),
         "search.html": render_page(env, "search.html", "/search.html", title="Search"),
         "404.html": render_page(env, "404.html", "/404.html", title="Page not found"),
-        "assets/style.css": (TEMPLATES / "assets" / "style.css").read_bytes(),
+        **{f"assets/{p.name}": p.read_bytes() for p in sorted((TEMPLATES / "assets").iterdir())},
         "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
     }  # fmt: skip
 

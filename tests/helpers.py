@@ -1,0 +1,52 @@
+"Small builders for test sites: a folder with _config.yml, a notebook or a markdown post, built for real."
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from lib.blog.build import build
+
+CONFIG = "title: Test Blog\nurl: https://example.org\ngithub_username: someone\ngithub_repo: blog\n"
+FRONT_MATTER = '# "A Post"\n> About something\n\n- categories: [test]'
+
+
+def site(tmp_path: Path, config: str = CONFIG) -> Path:
+    root = tmp_path / "site"
+    (root / "_notebooks").mkdir(parents=True, exist_ok=True)
+    (root / "_posts").mkdir(exist_ok=True)
+    (root / "_config.yml").write_text(config)
+    return root
+
+
+def text_output(text: str):
+    return new_output("execute_result", data={"text/plain": text}, execution_count=1)
+
+
+def notebook(root: Path, *cells, front_matter=FRONT_MATTER, name: str = "2020-01-01-post.ipynb") -> Path:
+    "Write a notebook whose first cell is `front_matter` (markdown text, or a cell); strings become code cells."
+    first = new_markdown_cell(front_matter) if isinstance(front_matter, str) else front_matter
+    cells = [new_code_cell(c) if isinstance(c, str) else c for c in cells]
+    nb = new_notebook(cells=[first, *cells])
+    path = root / "_notebooks" / name
+    nbformat.write(nb, path)
+    return path
+
+
+def markdown_post(root: Path, text: str, name: str = "2020-01-02-note.md") -> Path:
+    path = root / "_posts" / name
+    path.write_text(text)
+    return path
+
+
+def built(root: Path, **kw) -> Path:
+    "Build `root` into root/_site without the search index (pagefind is tested in the browser test)."
+    kw.setdefault("search", False)
+    build(root, root / "_site", log=lambda _: None, **kw)
+    return root / "_site"
+
+
+def page(root: Path, url: str = "2020/01/01/post.html") -> str:
+    return (root / "_site" / url).read_text()

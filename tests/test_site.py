@@ -1,0 +1,244 @@
+"The whole site: golden output, determinism, atomic writes, site pages, badges, images and the cache."
+
+import filecmp
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from helpers import CONFIG, built, markdown_post, notebook, page, site
+from nbformat.v4 import new_markdown_cell
+
+from lib.blog.build import build
+from lib.blog.errors import BuildError
+
+FIXTURE = Path(__file__).parent / "fixtures" / "site"
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_fixture_site_matches_the_golden_tree(tmp_path):
+    build(FIXTURE, tmp_path / "out", search=False, log=lambda _: None)
+    got, want = tree(tmp_path / "out"), tree(GOLDEN)
+    assert sorted(got) == sorted(want), "regenerate with `make golden` if the change is intended"
+    assert [name for name in want if got[name] != want[name]] == []
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    build(FIXTURE, tmp_path / "a", search=True, log=lambda _: None)
+    build(FIXTURE, tmp_path / "b", search=True, log=lambda _: None, cache=tmp_path / "cache")
+    cmp = filecmp.dircmp(tmp_path / "a", tmp_path / "b")
+    assert tree(tmp_path / "a") == tree(tmp_path / "b"), cmp.diff_files
+
+
+def test_a_failed_build_keeps_the_previous_site(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: Good\n---\nFirst version")
+    before = tree(built(root))
+    markdown_post(root, "---\ntitle: [broken\n---\n", name="2020-01-03-bad.md")
+    with pytest.raises(BuildError, match="2020-01-03-bad.md: bad YAML"):
+        built(root)
+    assert tree(root / "_site") == before
+    assert [p.name for p in root.iterdir() if p.name.startswith("_site")] == ["_site"]  # no temporary left
+
+
+def test_a_build_never_modifies_its_sources(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "#hide\nx = 1", "#collapse\ny = 2")
+    before = path.read_bytes()
+    built(root)
+    assert path.read_bytes() == before
+
+
+def test_index_lists_sticky_first_then_newest_and_leaves_out_hidden(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: Old Sticky\nsticky_rank: 1\n---\n", name="2019-01-01-old.md")
+    markdown_post(root, "---\ntitle: Newest\n---\n", name="2021-01-01-new.md")
+    markdown_post(root, "---\ntitle: Middle\n---\n", name="2020-01-01-mid.md")
+    markdown_post(root, "---\ntitle: Secret\nhide: true\n---\n", name="2022-01-01-secret.md")
+    index = page(built(root).parent, "index.html")
+    titles = [t for t in ("Old Sticky", "Newest", "Middle", "Secret") if t in index]
+    assert titles == ["Old Sticky", "Newest", "Middle"]
+    assert sorted(titles, key=index.index) == titles
+    assert (root / "_site/2022/01/01/secret.html").exists()  # hidden, not dropped
+
+
+def test_categories_page_groups_posts(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: One\ncategories: [alpha, beta]\n---\n", name="2020-01-01-one.md")
+    markdown_post(root, "---\ntitle: Two\ncategories: [beta]\n---\n", name="2020-01-02-two.md")
+    html = page(built(root).parent, "categories.html")
+    alpha, beta = html.split('id="alpha"')[1].split('id="beta"')
+    assert "One" in alpha and "Two" not in alpha and "One" in beta and "Two" in beta
+
+
+def test_feed_is_valid_atom_dated_by_the_posts(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: First\n---\n", name="2020-05-01-first.md")
+    markdown_post(root, "---\ntitle: Second\n---\n", name="2020-06-01-second.md")
+    feed = ET.parse(built(root) / "feed.xml").getroot()
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert feed.find("a:updated", ns).text == "2020-06-01T00:00:00+00:00"
+    assert [e.find("a:title", ns).text for e in feed.findall("a:entry", ns)] == ["Second", "First"]
+
+
+def test_sitemap_lists_every_listed_post(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: First\n---\n", name="2020-05-01-first.md")
+    urls = [e.text for e in ET.parse(built(root) / "sitemap.xml").getroot().findall(".//{*}loc")]
+    assert "https://example.org/2020/05/01/first.html" in urls
+
+
+def test_social_preview_tags(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: Shared\nsummary: Worth a click\nimage: images/card.png\n---\n")
+    html = page(built(root).parent, "2020/01/02/note.html")
+    assert '<meta property="og:title" content="Shared">' in html
+    assert '<meta property="og:description" content="Worth a click">' in html
+    assert '<meta property="og:image" content="https://example.org/images/card.png">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+
+
+def test_badges_follow_fastpages_url_patterns(tmp_path):
+    root = site(tmp_path, CONFIG + "branch: master\n")
+    notebook(root, "x = 1", name="2020-01-01-post.ipynb")
+    html = page(built(root).parent)
+    nb = "_notebooks/2020-01-01-post.ipynb"
+    assert f'href="https://github.com/someone/blog/blob/master/{nb}"' in html
+    assert f'href="https://colab.research.google.com/github/someone/blog/blob/master/{nb}"' in html
+    assert 'href="https://mybinder.org/v2/gh/someone/blog/master?filepath=_notebooks%2F2020-01-01-post.ipynb"' in html
+
+
+@pytest.mark.parametrize("badge", ["github", "colab", "binder"])
+def test_each_badge_can_be_switched_off_per_post(tmp_path, badge):
+    root = site(tmp_path)
+    notebook(root, "x = 1", front_matter=f'# "T"\n- hide_{badge}_badge: true')
+    html = page(built(root).parent)
+    assert f"badge-{badge}" not in html and html.count('class="badge ') == 2
+
+
+def test_badges_false_hides_all_and_config_sets_defaults(tmp_path):
+    root = site(tmp_path, CONFIG + "default_badges: {github: true, colab: false, binder: false}\n")
+    notebook(root, "x = 1")
+    notebook(root, "x = 1", front_matter='# "T"\n- badges: false', name="2020-01-02-off.ipynb")
+    built(root)
+    assert page(root).count('class="badge ') == 1 and "badge-github" in page(root)
+    assert 'class="badge ' not in page(root, "2020/01/02/off.html")
+
+
+def test_toc_links_every_heading_when_asked(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: T\ntoc: true\n---\n## One\n\n### One and a half\n\n## One\n")
+    html = page(built(root).parent, "2020/01/02/note.html")
+    for anchor in ("one", "one-and-a-half", "one-1"):
+        assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+
+
+def test_no_toc_unless_asked(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: T\n---\n## One\n")
+    assert 'class="toc"' not in page(built(root).parent, "2020/01/02/note.html")
+
+
+@pytest.mark.parametrize("kind", ["Note", "Tip", "Warning", "Important"])
+def test_fastpages_callouts(tmp_path, kind):
+    root = site(tmp_path)
+    markdown_post(root, f"---\ntitle: T\n---\n> {kind}: mind the **gap**\n")
+    html = page(built(root).parent, "2020/01/02/note.html")
+    assert f'<blockquote class="callout {kind.lower()}">' in html and "mind the <strong>gap</strong>" in html
+
+
+def test_math_is_mathml_with_no_script(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: T\n---\nInline $a^2$ and\n\n$$\n\\frac{1}{2}\n$$\n")
+    html = page(built(root).parent, "2020/01/02/note.html")
+    assert "<msup><mi>a</mi><mn>2</mn></msup>" in html and "<mfrac>" in html and "<script" not in html
+
+
+def test_code_is_highlighted_by_pygments(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: T\n---\n```python\nimport torch\n```\n")
+    html = page(built(root).parent, "2020/01/02/note.html")
+    assert '<span class="kn">import</span>' in html
+    assert ".highlight .kn" in (root / "_site/assets/pygments.css").read_text()
+
+
+def test_markdown_images_are_copied_and_relinked(tmp_path):
+    root = site(tmp_path, CONFIG + "baseurl: /blog\n")
+    (root / "images").mkdir()
+    (root / "images" / "chart.png").write_bytes(b"\x89PNG fake")
+    markdown_post(root, "---\ntitle: T\n---\n![A chart](../images/chart.png)\n")
+    html = page(built(root).parent, "2020/01/02/note.html")
+    assert '<img src="/blog/images/chart.png" alt="A chart" />' in html
+    assert (root / "_site/images/chart.png").read_bytes() == b"\x89PNG fake"
+
+
+def test_notebook_markdown_images_are_copied_too(tmp_path):
+    root = site(tmp_path)
+    (root / "images").mkdir()
+    (root / "images" / "d.png").write_bytes(b"png")
+    notebook(root, new_markdown_cell("![Diagram](../images/d.png)"))
+    assert '<img alt="Diagram" src="/images/d.png"/>' in page(built(root).parent)
+    assert (root / "_site/images/d.png").read_bytes() == b"png"
+
+
+def test_an_image_path_escaping_the_repository_is_an_error(tmp_path):
+    root = site(tmp_path)
+    (tmp_path / "outside.png").write_bytes(b"png")
+    markdown_post(root, "---\ntitle: T\n---\n![x](../../outside.png)\n")
+    with pytest.raises(BuildError, match=r"2020-01-02-note.md: image path ../../outside.png escapes the repository"):
+        built(root)
+
+
+def test_a_remote_image_is_an_error_since_pages_load_nothing_from_outside(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: T\n---\n![x](https://example.com/x.png)\n")
+    with pytest.raises(BuildError, match=r"image https://example.com/x.png is loaded from outside the site"):
+        built(root)
+
+
+def test_a_missing_image_is_an_error(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: T\n---\n![x](nope.png)\n")
+    with pytest.raises(BuildError, match=r"2020-01-02-note.md: image nope.png not found"):
+        built(root)
+
+
+def test_two_posts_with_one_url_are_an_error(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: A\n---\n", name="2020-01-01-same.md")
+    notebook(root, "x = 1", name="2020-01-01-same.ipynb")
+    with pytest.raises(BuildError, match=r"has the same URL /2020/01/01/same.html as"):
+        built(root)
+
+
+def test_every_source_becomes_a_page(tmp_path):
+    root = site(tmp_path)
+    for i in range(1, 6):
+        markdown_post(root, f"---\ntitle: Post {i}\n---\n", name=f"2020-01-0{i}-p{i}.md")
+    assert len(list((built(root)).glob("2020/01/*/*.html"))) == 5
+
+
+def test_unchanged_posts_come_from_the_cache(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: A\n---\n", name="2020-01-01-a.md")
+    markdown_post(root, "---\ntitle: B\n---\n", name="2020-01-02-b.md")
+    logs: list[str] = []
+    build(root, root / "_site", search=False, cache=tmp_path / "cache", log=lambda _: None)
+    markdown_post(root, "---\ntitle: B edited\n---\n", name="2020-01-02-b.md")
+    build(root, root / "_site", search=False, cache=tmp_path / "cache", log=logs.append)
+    assert [line.split()[0] for line in logs[:2]] == ["cached", "built"]
+    assert "B edited" in page(root, "2020/01/02/b.html")
+
+
+def test_a_changed_linked_image_invalidates_the_cached_post(tmp_path):
+    root = site(tmp_path)
+    (root / "images").mkdir()
+    (root / "images" / "x.png").write_bytes(b"one")
+    markdown_post(root, "---\ntitle: A\n---\n![x](../images/x.png)\n")
+    build(root, root / "_site", search=False, cache=tmp_path / "cache", log=lambda _: None)
+    (root / "images" / "x.png").write_bytes(b"second")
+    build(root, root / "_site", search=False, cache=tmp_path / "cache", log=lambda _: None)
+    assert (root / "_site/images/x.png").read_bytes() == b"second"
