@@ -242,3 +242,12 @@ def test_a_changed_linked_image_invalidates_the_cached_post(tmp_path):
     (root / "images" / "x.png").write_bytes(b"second")
     build(root, root / "_site", search=False, cache=tmp_path / "cache", log=lambda _: None)
     assert (root / "_site/images/x.png").read_bytes() == b"second"
+
+
+def test_two_posts_with_the_same_text_keep_their_own_pages_through_the_cache(tmp_path):
+    root = site(tmp_path)
+    for name in ("2020-01-01-a.md", "2020-01-02-b.md"):
+        markdown_post(root, "---\ntitle: Twin\n---\nSame text\n", name=name)
+    for _ in range(2):
+        build(root, root / "_site", search=False, cache=tmp_path / "cache", log=lambda _: None)
+    assert (root / "_site/2020/01/01/a.html").exists() and (root / "_site/2020/01/02/b.html").exists()

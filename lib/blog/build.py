@@ -67,7 +67,8 @@ class Renderer:
 
     def post(self, post: Post) -> tuple[Rendered, bool]:
         "(rendered post, whether it came from the cache)."
-        key = hashlib.sha256(self.salt + post.path.read_bytes()).hexdigest()
+        # The path is part of the key: two posts with the same text still own different pages.
+        key = hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + post.path.read_bytes()).hexdigest()
         self.used.add(key)
         cached = self.cache / f"{key}.pickle" if self.cache else None
         if cached and cached.exists():

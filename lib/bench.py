@@ -1,0 +1,143 @@
+"""`make bench`: speed figures measured side by side in one run, printed as ratios.
+
+1. Loading the MNIST sample (14,434 PNGs): the post's first way against `load_tensors`,
+   first load (no cache) and repeated load (cache).
+2. Building the site: `jupyter nbconvert --to html` against `python -m lib.blog build`,
+   cold, warm, after editing one markdown post, and for 50 generated posts.
+
+Each figure is the best of a few runs (the least disturbed one). Nothing here asserts a
+speed; the numbers are for reading.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def best(f: Callable[[], object], repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run(*cmd: str, cwd: Path = ROOT) -> None:
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+
+
+def row(name: str, seconds: float, reference: float, goal: str = "") -> None:
+    print(f"  {name:<46} {seconds * 1000:9.1f} ms  {reference / seconds:7.1f}x  {goal}")
+
+
+def bench_loading() -> None:
+    import numpy as np  # noqa: F401  (imported before timing starts)
+    import torch
+    from fastai.torch_core import tensor
+    from PIL import Image
+
+    from lib.digits import load_tensors, mnist_sample
+
+    path = mnist_sample()
+    folders = [path / s / d for s in ("train", "valid") for d in ("3", "7")]
+
+    def seed_way():
+        return [torch.stack([tensor(Image.open(o)) for o in f.ls().sorted()]).float() / 255 for f in folders]
+
+    cache = Path(tempfile.mkdtemp())
+    os.environ["LIB_CACHE"] = str(cache)
+
+    def first_load():
+        shutil.rmtree(cache, ignore_errors=True)
+        return [load_tensors(f) for f in folders]
+
+    same = all(torch.equal(a, b) for a, b in zip(seed_way(), first_load(), strict=True))
+    n = sum(len(os.listdir(f)) for f in folders)
+    seed = best(seed_way)
+    print(f"\nLoading {n:,} PNGs of the MNIST sample into 4 tensors (identical to the post's way: {same})")
+    print(f"  {'':<46} {'time':>12}  {'speed-up':>8}")
+    row("post's way: tensor(Image.open(o)), torch.stack", seed, seed)
+    row("load_tensors, first load (no cache)", best(first_load), seed, "goal >= 2x")
+    row("load_tensors, repeated load (cache)", best(lambda: [load_tensors(f) for f in folders], 5), seed, "goal >= 20x")
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def blog(root: Path, out: Path, *extra: str) -> None:
+    run(sys.executable, "-m", "lib.blog", "build", "--root", str(root), "--out", str(out), *extra)
+
+
+def generated_site(folder: Path, n: int) -> Path:
+    "A site of `n` posts: the real notebooks and markdown posts, copied under new dates."
+    sources = sorted((ROOT / "_notebooks").glob("*.ipynb")) + sorted((ROOT / "_posts").glob("*.md"))
+    for sub in ("_notebooks", "_posts"):
+        (folder / sub).mkdir(parents=True)
+    shutil.copy(ROOT / "_config.yml", folder)
+    if (ROOT / "images").exists():
+        shutil.copytree(ROOT / "images", folder / "images")
+    for i in range(n):
+        src = sources[i % len(sources)]
+        name = f"2020-{1 + i // 28:02d}-{1 + i % 28:02d}-{src.stem[11:]}-{i}{src.suffix}"
+        shutil.copy(src, folder / src.parent.name / name)
+    return folder
+
+
+def bench_site() -> None:
+    notebooks = sorted((ROOT / "_notebooks").glob("*.ipynb"))
+    posts = sorted((ROOT / "_posts").glob("*.md"))
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        nbconvert = best(lambda: [run("jupyter", "nbconvert", "--to", "html", "--output-dir", str(tmp / "nbc"), str(nb))
+                                  for nb in notebooks], 2)  # fmt: skip
+        site = generated_site(tmp / "real", 0)
+        shutil.rmtree(site)
+        shutil.copytree(ROOT, site, ignore=shutil.ignore_patterns(".venv", "_site*", ".cache", ".git", "tests"))
+
+        def cold():
+            shutil.rmtree(site / ".cache", ignore_errors=True)
+            blog(site, tmp / "out")
+
+        print(f"\nBuilding the site ({len(notebooks)} notebook(s), {len(posts)} markdown post(s)); "
+              f"reference: `jupyter nbconvert --to html` on the notebooks")  # fmt: skip
+        print(f"  {'':<46} {'time':>12}  {'vs nbconvert':>8}")
+        row("jupyter nbconvert --to html (sum over notebooks)", nbconvert, nbconvert)
+        row("cold build (empty cache, new process)", best(cold, 2), nbconvert)
+        blog(site, tmp / "out")
+        row("warm rebuild, nothing changed", best(lambda: blog(site, tmp / "out")), nbconvert, "goal <= 1 s")
+        edited = site / "_posts" / posts[0].name if posts else None
+
+        def edit_one():
+            edited.write_text(edited.read_text() + "\nOne more line.\n")
+            blog(site, tmp / "out")
+
+        if edited:
+            row("rebuild after editing one markdown post", best(edit_one), nbconvert, "goal <= 1 s")
+        big = generated_site(tmp / "fifty", 50)
+        blog(big, tmp / "out50")  # fills the cache
+        warm50 = best(lambda: blog(big, tmp / "out50"))
+        cold50 = best(lambda: (shutil.rmtree(big / ".cache", ignore_errors=True), blog(big, tmp / "out50")), 1)
+        row("50 posts, cold", cold50, nbconvert)
+        row("50 posts, warm", warm50, nbconvert)
+        print(f"  50 posts: {warm50 / 50 * 1000:.1f} ms per unchanged post (goal <= 200 ms), "
+              f"{cold50 / 50 * 1000:.0f} ms per post cold")  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
+    bench_loading()
+    bench_site()
+
+
+if __name__ == "__main__":
+    main()
