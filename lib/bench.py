@@ -2,7 +2,8 @@
 
 1. Loading the MNIST sample (14,434 PNGs): the post's first way against `load_tensors`,
    first load (no cache) and repeated load (cache).
-2. Building the site: `jupyter nbconvert --to html` against `python -m lib.blog build`,
+2. The post's own comparison: pure Python, a loop over images, broadcasting (`lib.speed`).
+3. Building the site: `jupyter nbconvert --to html` against `python -m lib.blog build`,
    cold, warm, after editing one markdown post, and for 50 generated posts.
 
 Each figure is the best of a few runs (the least disturbed one). Nothing here asserts a
@@ -72,6 +73,13 @@ def bench_loading() -> None:
     shutil.rmtree(cache, ignore_errors=True)
 
 
+def bench_broadcasting() -> None:
+    from lib.speed import machine, main
+
+    print(f"\nThe post's speed comparison ({machine()})")
+    main([])
+
+
 def blog(root: Path, out: Path, *extra: str) -> None:
     run(sys.executable, "-m", "lib.blog", "build", "--root", str(root), "--out", str(out), *extra)
 
@@ -136,6 +144,7 @@ def bench_site() -> None:
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
     bench_loading()
+    bench_broadcasting()
     bench_site()
 
 

@@ -18,6 +18,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import warnings
 from pathlib import Path
 
 import cv2
@@ -170,7 +171,9 @@ def mnist_sample() -> Path:
     `mnist_sample.tgz`, it is extracted into fastai's data folder first, and
     `untar_data` then finds it there without going online.
     """
-    from fastai.data.external import URLs, fastai_cfg, untar_data
+    with warnings.catch_warnings():  # fastai 2.8 on torch 2.14 warns about torch.jit at import
+        warnings.simplefilter("ignore", FutureWarning)
+        from fastai.data.external import URLs, fastai_cfg, untar_data
 
     data_dir = fastai_cfg().path("data")
     archive = os.environ.get(ARCHIVE_ENV)

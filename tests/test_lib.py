@@ -161,3 +161,25 @@ def test_install_archive_extracts_where_untar_data_looks(tmp_path):
 def test_install_archive_names_a_missing_archive(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.tgz: no such archive"):
         install_archive(tmp_path / "nope.tgz", tmp_path / "data")
+
+
+def test_the_three_ways_to_compute_accuracy_agree():
+    from lib.speed import accuracy_broadcast, accuracy_image_loop, accuracy_python
+
+    g = torch.Generator().manual_seed(0)
+    threes, sevens = torch.rand(7, 4, 4, generator=g), torch.rand(5, 4, 4, generator=g)
+    mean3, mean7 = torch.zeros(4, 4), torch.full((4, 4), 0.5)
+    expected = accuracy(threes, sevens, mean3, mean7)[2]
+    lists = [t.tolist() for t in (threes, sevens, mean3, mean7)]
+    assert accuracy_python(*lists) == pytest.approx(expected)
+    assert accuracy_image_loop(threes, sevens, mean3, mean7) == pytest.approx(expected)
+    assert accuracy_broadcast(threes, sevens, mean3, mean7) == pytest.approx(expected)
+
+
+def test_time_accuracy_times_each_way_in_milliseconds():
+    from lib.speed import time_accuracy
+
+    stack = torch.rand(3, 4, 4)
+    timings = time_accuracy(stack, stack, torch.zeros(4, 4), torch.ones(4, 4))
+    assert list(timings)[:3] == ["pure Python", "loop over images", "broadcasting (CPU)"]
+    assert all(ms > 0 for ms in timings.values())
