@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4000
 
 .DEFAULT_GOAL := help
-.PHONY: help site serve test test-lib test-notebooks lint format data lab bench golden clean
+.PHONY: help site serve execute test test-lib test-notebooks lint format data lab bench golden clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -29,10 +29,13 @@ site: $(STAMP) ## Build the blog into _site/ from the notebooks' stored outputs
 serve: $(STAMP) ## Serve _site on http://$(HOST):$(PORT) and rebuild when a source changes
 	$(PY) -m lib.blog serve --host $(HOST) --port $(PORT)
 
+execute: $(STAMP) data ## Run notebooks whose code, lib, data or versions changed; store their outputs
+	$(PY) -m lib.blog execute
+
 data: $(STAMP) ## Make sure the MNIST sample is on disk (MNIST_ARCHIVE=path/to/mnist_sample.tgz offline)
 	@$(PY) -c "from lib.digits import main; raise SystemExit(main())"
 
-test: test-lib test-notebooks ## Run every test: lint, pytest (lib, builder, browser), and the notebooks
+test: test-notebooks test-lib ## Run every test: the notebooks, then lint and pytest (lib, builder, browser)
 
 lint: $(STAMP) ## ruff on lib/, tests/ and the notebooks
 	$(VENV)/bin/ruff check lib tests _notebooks
@@ -45,8 +48,10 @@ format: $(STAMP) ## Format lib/ and tests/ with ruff
 test-lib: lint data ## pytest: the lib functions, the site builder, the browser checks
 	$(PY) -m pytest
 
-test-notebooks: data ## Run every notebook top to bottom, headlessly (nbdev-test)
+test-notebooks: data ## Run the notebooks (nbdev-test), lint them, and check fresh outputs = published ones
 	$(VENV)/bin/nbdev-test _notebooks --do-print --timing
+	$(PY) -m lib.blog lint
+	$(PY) -m lib.blog check
 
 lab: $(STAMP) ## JupyterLab on the notebooks, with the project's environment
 	$(VENV)/bin/jupyter lab --notebook-dir=_notebooks --ServerApp.ip=$(HOST)

@@ -29,6 +29,9 @@ from PIL import Image, UnidentifiedImageError
 __all__ = ["load_tensors", "cache_dir", "mnist_sample", "install_archive", "DataMissingError"]
 
 ARCHIVE_ENV = "MNIST_ARCHIVE"
+# Folders this process read images from: the notebook executor records them as the data
+# a post depends on, so a changed image makes the post's stored outputs stale.
+READ: set[str] = set()
 
 
 class DataMissingError(RuntimeError):
@@ -129,6 +132,7 @@ def load_tensors(folder: str | os.PathLike, cache: bool = True) -> torch.Tensor:
     """
     folder = Path(folder)
     files = _image_files(folder)
+    READ.add(str(folder.resolve()))
     cached = cache_dir() / f"{_fingerprint(folder, files)}.npy" if cache else None
     if cached is not None and cached.exists():
         pixels = np.load(cached)
@@ -180,7 +184,7 @@ def mnist_sample() -> Path:
     if archive:
         install_archive(archive, data_dir)
     try:
-        return untar_data(URLs.MNIST_SAMPLE)
+        path = untar_data(URLs.MNIST_SAMPLE)
     except Exception as e:
         msg = (
             f"The MNIST sample is not in {data_dir} and could not be downloaded "
@@ -188,6 +192,8 @@ def mnist_sample() -> Path:
             f"`make data MNIST_ARCHIVE=path/to/mnist_sample.tgz`."
         )
         raise DataMissingError(msg) from None
+    READ.add(str(Path(path).resolve()))
+    return path
 
 
 def main() -> int:

@@ -90,6 +90,18 @@ class Renderer:
                 path.unlink()
 
 
+def stale(post: Post, root: Path) -> list[str]:
+    "A notebook whose stored key no longer matches its code, lib, data or versions has stale outputs."
+    if post.kind != "notebook":
+        return []
+    from lib.blog.execute import changed, stored_key
+
+    if not stored_key(post.nb):
+        return [f"{post.path}: outputs were not stored by `make execute`, so nothing vouches for them"]
+    why = changed(post.nb, post.path, root)
+    return [f"{post.path}: stored outputs are stale ({', '.join(why)} changed); run `make execute`"] if why else []
+
+
 def check_unique_urls(posts: list[Post]) -> None:
     seen: dict[str, Post] = {}
     for post in posts:
@@ -125,6 +137,8 @@ def build(
             log(f"warning: {warning}")
         files |= rendered.files
         cached += hit
+        for warning in stale(post, root):
+            log(f"warning: {warning}")
         log(f"  {'cached' if hit else 'built '} {post.path.relative_to(root)} -> {post.url}")
     files |= render_site_pages(posts, renderer.env)
     files |= {"feed.xml": atom_feed(posts, site), "sitemap.xml": sitemap(posts, site)}

@@ -78,10 +78,61 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--strict", action="store_true", help="unknown front-matter keys and cell flags are errors")
         p.add_argument("--no-search", dest="search", action="store_false", help="skip the pagefind search index")
         p.add_argument("--no-cache", dest="use_cache", action="store_false", help="render every post again")
+    p = sub.add_parser("execute", help="run notebooks whose cache key changed, and store their outputs")
+    p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: _notebooks/*.ipynb)")
+    p.add_argument("--root", type=Path, default=Path("."))
+    p.add_argument("--force", action="store_true", help="run even when the key matches")
+    p.add_argument("--timeout", type=int, default=600, help="seconds each cell may take")
+    for name, text in (("lint", "lint what notebooks publish"), ("check", "run notebooks afresh, compare outputs")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: _notebooks/*.ipynb)")
+        p.add_argument("--root", type=Path, default=Path("."))
+        p.add_argument("--timeout", type=int, default=600, help="seconds each cell may take")
     sub.choices["serve"].add_argument("--host", default="127.0.0.1")
     sub.choices["serve"].add_argument("--port", type=int, default=4000)
     args = parser.parse_args(argv)
+    if args.command in ("execute", "lint", "check"):
+        return {"execute": run_execute, "lint": run_lint, "check": run_check}[args.command](args)
     args.cache = args.root / ".cache" / "blog" if args.use_cache else None
     if args.command == "serve":
         return serve(args)
     return 0 if run_build(args) else 1
+
+
+def run_execute(args) -> int:
+    from lib.blog.execute import execute, notebooks
+
+    try:
+        ran = execute(notebooks(args.root, args.paths), args.root, force=args.force, timeout=args.timeout)
+    except BuildError as e:
+        print(f"error: {e}\nNothing was written.", file=sys.stderr)
+        return 1
+    print(f"Executed {len(ran)} notebook(s)")
+    return 0
+
+
+def report(findings: list, what: str, paths: list) -> int:
+    for finding in findings:
+        print(f"{finding}", file=sys.stderr)
+    print(f"{what}: {len(paths)} notebook(s), {len(findings)} finding(s)")
+    return 1 if findings else 0
+
+
+def run_lint(args) -> int:
+    from lib.blog.execute import notebooks
+    from lib.blog.lint import lint
+
+    paths = notebooks(args.root, args.paths)
+    return report([f for p in paths for f in lint(p)], "lint", paths)
+
+
+def run_check(args) -> int:
+    from lib.blog.execute import notebooks
+    from lib.blog.gate import check
+
+    paths = notebooks(args.root, args.paths)
+    try:
+        return report(check(paths, args.root, args.timeout), "gate (fresh outputs = published outputs)", paths)
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1

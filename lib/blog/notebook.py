@@ -3,9 +3,13 @@ since nbconvert takes a third of a second to import and a warm build renders not
 
 from __future__ import annotations
 
+import html
+
 import jinja2
 from nbconvert.exporters import HTMLExporter
 
+from lib.blog.errors import BuildError
+from lib.blog.execute import INLINE, META
 from lib.blog.markdown import markdown_parser, render_markdown
 from lib.blog.preprocess import preprocessors
 from lib.blog.render import TEMPLATES
@@ -29,8 +33,17 @@ class PostExporter(HTMLExporter):
     @jinja2.pass_context
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
-        where = f"cell {cell.get('metadata', {}).get('number', '?')}: "
-        return render_markdown(self.md, source, self.md_env, where)
+        number = cell.get("metadata", {}).get("number")
+        values = cell.get("metadata", {}).get(META, {}).get("inline", {})
+        source = INLINE.sub(lambda m: self.inline_value(m[1], values, number), source)
+        return render_markdown(self.md, source, self.md_env, f"cell {number}: ")
+
+    def inline_value(self, expr: str, values: dict, number: int | None) -> str:
+        "`{python} expr` shows the value `make execute` stored for it."
+        if expr not in values:
+            path = self.md_env["images"].source
+            raise BuildError(path, f"inline `{{python}} {expr}` has no stored value; run `make execute`", number)
+        return f'<span class="inline-value">{html.escape(values[expr])}</span>'
 
     def default_filters(self):
         yield from super().default_filters()

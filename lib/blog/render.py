@@ -52,7 +52,7 @@ def page_env(site: Site) -> jinja2.Environment:
     )
     env.filters["slug"] = slugify
     env.globals.update(site=site, base=site.baseurl.rstrip("/"), post=None, title="", description="")
-    env.globals.update(social_image=site.image, toc=None, badges=[])
+    env.globals.update(social_image=site.image, toc=None, badges=[], stamp=None)
     return env
 
 
@@ -82,9 +82,11 @@ def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: C
     post.linked_images = list(assets.files.values())
     image = post.image or site.image
     files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs
+    stamp = post.nb.metadata.get("blog", {}).get("stamp") if post.nb else None
     page = render_page(
         env, "post.html", post.url, post=post, title=post.title, description=post.summary,
         content=Markup(body), toc=toc if post.toc else None, badges=badges(post, site), social_image=image,
+        stamp=stamp,
     )  # fmt: skip
     return files | {post.url.lstrip("/") + ("index.html" if post.url.endswith("/") else ""): page}
 

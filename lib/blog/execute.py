@@ -1,0 +1,235 @@
+"""Execute notebooks, with a cache key that covers everything their outputs depend on.
+
+The key is computed with the standard library only, before anything heavy is imported:
+the code cells, the source of every `lib` module the notebook imports (and what those
+import), the data it read last time (file names, sizes and mtimes), and the versions of
+Python, torch, torchvision, fastai, numpy and matplotlib. A notebook whose key matches
+the one stored in its metadata is not run: no kernel, no shell, not even an import of torch.
+
+The engine is execnb's `CaptureShell`, the shell `nbdev-test` uses, so `make execute`
+and the tests run cells the same way. It runs in-process, which lets the executor ask
+`lib.digits` which data folders the notebook read. Each notebook gets its own worker
+process (a fresh interpreter, cwd = the notebook's folder), two at a time.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import platform
+import re
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from lib.blog.errors import BuildError
+
+PACKAGES = ("torch", "torchvision", "fastai", "numpy", "matplotlib")
+INLINE = re.compile(r"`\{python\}\s+([^`]+?)`")
+META = "blog"  # notebook and cell metadata key for everything this module stores
+
+
+def code_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell: dict) -> str:
+    s = cell["source"]
+    return "".join(s) if isinstance(s, list) else s
+
+
+def lib_modules(sources: list[str], root: Path) -> set[Path]:
+    "Files of the `lib` modules that the code `sources` import, and the `lib` modules those import in turn."
+    found: set[Path] = set()
+    todo = list(sources)
+    while todo:
+        try:
+            tree = ast.parse(todo.pop())
+        except SyntaxError:
+            continue  # IPython magics and the like; their imports are not lib's
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name == "lib" or name.startswith("lib."):
+                    for path in _module_files(root, name) - found:
+                        found.add(path)
+                        todo.append(path.read_text(encoding="utf-8"))
+    return found
+
+
+def _module_files(root: Path, name: str) -> set[Path]:
+    parts = name.split(".")
+    files = {root.joinpath(*parts[:i], "__init__.py") for i in range(1, len(parts) + 1)}
+    files.add(root.joinpath(*parts).with_suffix(".py"))
+    if name == "lib":  # `from lib import x` loads x's module lazily (lib/__init__.py)
+        files |= set((root / "lib").glob("*.py"))
+    return {f for f in files if f.is_file()}
+
+
+def tree_fingerprint(folder: Path) -> str:
+    "Names, sizes and mtimes of every file under `folder`: cheap, and changes with any edit."
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            st = os.stat(os.path.join(dirpath, name))
+            h.update(
+                f"{os.path.relpath(os.path.join(dirpath, name), folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+            )
+    return h.hexdigest()[:16]
+
+
+def _fingerprint_or_none(folder: Path) -> str | None:
+    return tree_fingerprint(folder) if folder.exists() else None
+
+
+def _home(folder: str) -> str:
+    "Data folders are stored relative to the home folder, so stamps read the same for every user."
+    home = str(Path.home())
+    return "~" + folder[len(home) :] if folder.startswith(home + os.sep) else folder
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def key_parts(nb: dict, nb_path: Path, root: Path) -> dict[str, str]:
+    "The four parts of the cache key, each a short hash, so a mismatch can say what changed."
+    code = "\n\0".join(source(c) for c in code_cells(nb))
+    markdown = "\n\0".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown" and INLINE.search(source(c)))
+    libs = sorted(lib_modules([source(c) for c in code_cells(nb)], root))
+    data = nb.get("metadata", {}).get(META, {}).get("stamp", {}).get("data", {})
+    h = lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]  # noqa: E731
+    return {
+        "code": h(code + "\0" + markdown),
+        "lib": h("".join(f"{p.relative_to(root)}\0{p.read_text(encoding='utf-8')}" for p in libs)),
+        "data": h(json.dumps({p: _fingerprint_or_none(Path(p).expanduser()) for p in sorted(data)})),
+        "environment": h(json.dumps(versions(), sort_keys=True)),
+    }
+
+
+def stored_key(nb: dict) -> dict[str, str]:
+    return nb.get("metadata", {}).get(META, {}).get("key", {})
+
+
+def changed(nb: dict, nb_path: Path, root: Path) -> list[str]:
+    "Which key parts differ from the stored ones: [] when the stored outputs are current."
+    stored, now = stored_key(nb), key_parts(nb, nb_path, root)
+    return [part for part in now if stored.get(part) != now[part]]
+
+
+def intended_error(cell) -> bool:
+    "A cell may declare that it raises: `#| error: true`, or the `raises-exception` tag."
+    tags = cell.get("metadata", {}).get("tags", [])
+    return "raises-exception" in tags or bool(re.search(r"^#\|\s*error:\s*true\s*$", source(cell), re.M | re.I))
+
+
+def first_line(cell) -> str:
+    lines = [line for line in source(cell).splitlines() if line.strip() and not line.startswith("#")]
+    return lines[0].strip() if lines else "(empty)"
+
+
+def run_notebook(path: str, root: str, timeout: int | None) -> dict:
+    """Worker: execute `path` top to bottom and return it, as a dict, with fresh outputs.
+
+    Markdown cells' inline expressions (`{python} expr`) are evaluated where they stand,
+    with the values of the cells above. Raises BuildError naming the cell that failed.
+    """
+    import nbformat
+    from execnb.shell import CaptureShell
+
+    os.chdir(Path(path).parent)
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.*")  # fastai 2.8 on torch 2.14, at import
+    nb = nbformat.read(path, as_version=4)
+    shell, count = CaptureShell(mpl_format="png"), 0
+    for number, cell in enumerate(nb.cells, 1):
+        if cell.cell_type == "markdown" and (exprs := INLINE.findall(cell.source)):
+            cell.metadata.setdefault(META, {})["inline"] = {e: _evaluate(shell, e, path, number) for e in exprs}
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        outputs = shell.run(cell.source, timeout=timeout)
+        if shell.exc is not None and not intended_error(cell):
+            error = f"{type(shell.exc).__name__}: {shell.exc}".strip().splitlines()[0]
+            raise BuildError(path, f"{first_line(cell)!r} raised {error}", number)
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        cell.execution_count = count
+        for o in cell.outputs:
+            if "execution_count" in o:
+                o.execution_count = count
+        cell.metadata.pop("execution", None)
+    nb.metadata.setdefault(META, {})["stamp"] = stamp(shell)
+    return json.loads(nbformat.writes(nb))
+
+
+def _evaluate(shell, expr: str, path: str, number: int) -> str:
+    try:
+        return str(eval(expr, shell.user_ns))
+    except Exception as e:
+        raise BuildError(path, f"inline expression {expr!r} raised {type(e).__name__}: {e}", number) from None
+
+
+def stamp(shell) -> dict:
+    "What a reader may want to know about the run: when, with what, on which data."
+    digits = sys.modules.get("lib.digits")
+    read = sorted(getattr(digits, "READ", set()))
+    folders = [f for f in read if not any(f.startswith(other + os.sep) for other in read)]  # top-most only
+    return {
+        "executed": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "versions": versions(),
+        "data": {_home(f): tree_fingerprint(Path(f)) for f in folders},
+    }
+
+
+def execute(paths: list[Path], root: Path, force: bool = False, timeout: int | None = 600, log=print) -> list[Path]:
+    "Run each notebook whose key changed and write its outputs back. Returns the notebooks run."
+    todo = []
+    for path in paths:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        why = changed(nb, path, root)
+        if force or why:
+            todo.append(path)
+            log(f"  run    {path} ({', '.join(why) or 'forced'} changed)")
+        else:
+            log(f"  fresh  {path}")
+    with ProcessPoolExecutor(max_workers=min(2, len(todo) or 1), max_tasks_per_child=1) as pool:
+        jobs = {path: pool.submit(run_notebook, str(path.resolve()), str(root.resolve()), timeout) for path in todo}
+        results = {path: job.result() for path, job in jobs.items()}  # the first failure stops here, nothing written
+    for path, nb in results.items():
+        write_back(path, nb, root)
+    return todo
+
+
+def write_back(path: Path, fresh: dict, root: Path) -> None:
+    "Store fresh outputs, inline values and the stamp; sources stay byte for byte as they were."
+    import nbformat
+
+    old = nbformat.read(path, as_version=4)
+    fresh = nbformat.from_dict(fresh)
+    for cell, new in zip(old.cells, fresh.cells, strict=True):
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = new.outputs, new.execution_count
+        if META in new.metadata:
+            cell.metadata[META] = new.metadata[META]
+    old.metadata[META] = fresh.metadata[META]
+    old.metadata[META]["key"] = key_parts(json.loads(nbformat.writes(old)), path, root)
+    tmp = path.with_name(f".{path.name}.tmp")
+    nbformat.write(old, tmp)
+    os.replace(tmp, path)
+
+
+def notebooks(root: Path, paths: list[Path] | None = None) -> list[Path]:
+    return sorted(paths) if paths else sorted((root / "_notebooks").glob("*.ipynb"))

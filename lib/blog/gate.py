@@ -1,0 +1,102 @@
+"""The gate: run each notebook afresh and compare, cell by cell, with the outputs it publishes.
+
+Text is compared exactly, after normalizing memory addresses (`0x7f...`), so numbers must
+match at the precision they were printed with. Images must have the same size and nearly
+the same pixels: at most 0.5% of pixels may differ by more than 16 gray levels. That
+tolerance absorbs anti-aliasing differences between FreeType and matplotlib builds, which
+move a few edge pixels a little, and still catches a changed plot, which moves many a lot.
+
+A cell whose output cannot repeat (a timing) opts out with `#| check: false` or the
+`no-check` tag; so does a markdown cell's inline value.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import io
+import json
+import re
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from lib.blog.execute import META, run_notebook, source
+from lib.blog.lint import Finding
+
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+PIXEL_LEVELS, PIXEL_SHARE = 16, 0.005
+
+
+def unchecked(cell: dict) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return "no-check" in tags or bool(re.search(r"^#\|\s*check:\s*false\s*$", source(cell), re.M | re.I))
+
+
+def text_of(out: dict) -> str | None:
+    "The text an output shows, or None for an image output."
+    if out["output_type"] == "stream":
+        text = out["text"]
+    elif out["output_type"] == "error":
+        text = f"{out['ename']}: {out['evalue']}"
+    elif any(k.startswith("image/") for k in out.get("data", {})):
+        return None
+    else:
+        text = out.get("data", {}).get("text/plain", "")
+    text = "".join(text) if isinstance(text, list) else text
+    return ADDRESS.sub("0x…", text)
+
+
+def image_of(out: dict) -> bytes | None:
+    data = out.get("data", {}).get("image/png")
+    return base64.b64decode("".join(data) if isinstance(data, list) else data) if data else None
+
+
+def compare_images(stored: bytes, fresh: bytes) -> str | None:
+    import numpy as np
+    from PIL import Image
+
+    a, b = (np.asarray(Image.open(io.BytesIO(x)).convert("RGBA"), dtype=np.int16) for x in (stored, fresh))
+    if a.shape != b.shape:
+        return f"image size {a.shape[1]}x{a.shape[0]} is now {b.shape[1]}x{b.shape[0]}"
+    share = (np.abs(a - b).max(axis=-1) > PIXEL_LEVELS).mean()
+    return f"image differs in {share:.1%} of its pixels" if share > PIXEL_SHARE else None
+
+
+def compare_outputs(stored: list[dict], fresh: list[dict]) -> list[str]:
+    if len(stored) != len(fresh):
+        return [f"{len(stored)} stored output(s), {len(fresh)} fresh"]
+    problems = []
+    for old, new in zip(stored, fresh, strict=True):
+        old_text, new_text = text_of(old), text_of(new)
+        if (old_text is None) != (new_text is None):
+            problems.append(f"a {old['output_type']} output is now a {new['output_type']} output")
+        elif old_text is not None and old_text != new_text:
+            diff = difflib.unified_diff(
+                old_text.splitlines(), new_text.splitlines(), "stored", "fresh", lineterm="", n=0
+            )
+            problems.append("\n".join(list(diff)[2:10]))
+        elif old_text is None and (problem := compare_images(image_of(old) or b"", image_of(new) or b"")):
+            problems.append(problem)
+    return problems
+
+
+def compare(path: Path, stored: dict, fresh: dict) -> list[Finding]:
+    found = []
+    for number, (old, new) in enumerate(zip(stored["cells"], fresh["cells"], strict=True), 1):
+        if unchecked(old):
+            continue
+        if old["cell_type"] == "code":
+            found += [Finding(path, number, p) for p in compare_outputs(old.get("outputs", []), new["outputs"])]
+        old_inline = old.get("metadata", {}).get(META, {}).get("inline", {})
+        for expr, value in new.get("metadata", {}).get(META, {}).get("inline", {}).items():
+            if old_inline.get(expr) != value:
+                found.append(Finding(path, number, f"inline `{{python}} {expr}` shows {old_inline.get(expr)!r}, "
+                                                    f"a fresh run gives {value!r}"))  # fmt: skip
+    return found
+
+
+def check(paths: list[Path], root: Path, timeout: int | None = 600) -> list[Finding]:
+    "Run every notebook afresh (two at a time) and list each difference from what it publishes."
+    with ProcessPoolExecutor(max_workers=min(2, len(paths) or 1), max_tasks_per_child=1) as pool:
+        jobs = {p: pool.submit(run_notebook, str(p.resolve()), str(root.resolve()), timeout) for p in paths}
+        return [f for p, job in jobs.items() for f in compare(p, json.loads(p.read_text()), job.result())]

@@ -1,0 +1,102 @@
+"""Lint what a notebook post publishes: stored errors, names used before they exist, execution counts.
+
+ruff finds undefined names in notebooks (F821). After a star import it can only say a
+name *may* be undefined (F405); resolving that needs the star-imported modules' real
+exports in the project's environment, which is the one part written here by hand.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lib.blog.execute import code_cells, intended_error, source
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    cell: int  # counted from 1, as in Jupyter
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}, cell {self.cell}: {self.message}"
+
+
+def numbered_code_cells(nb: dict) -> list[tuple[int, dict]]:
+    return [(i, c) for i, c in enumerate(nb["cells"], 1) if c["cell_type"] == "code"]
+
+
+def error_outputs(path: Path, nb: dict) -> list[Finding]:
+    "A traceback stored in a published post is a finding, unless the cell declares the error."
+    found = []
+    for number, cell in numbered_code_cells(nb):
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "error" and not intended_error(cell):
+                found.append(Finding(path, number, f"stored error output: {out['ename']}: {out['evalue']}"))
+    return found
+
+
+def execution_counts(path: Path, nb: dict) -> list[Finding]:
+    "A top-to-bottom run numbers its code cells 1, 2, 3, ...; anything else means stale or reordered outputs."
+    expected = 1
+    for number, cell in numbered_code_cells(nb):
+        if not source(cell).strip():
+            continue
+        count = cell.get("execution_count")
+        if count is None:
+            return [Finding(path, number, "missing execution count: the cell was not run")]
+        if count != expected:
+            return [Finding(path, number, f"execution count {count}, expected {expected} in a top-to-bottom run")]
+        expected += 1
+    return []
+
+
+def ruff_names(path: Path) -> list[dict]:
+    "ruff's F821 (undefined) and F405 (maybe from a star import) findings, with their cells."
+    cmd = [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F821,F405", "--output-format", "json"]
+    result = subprocess.run([*cmd, str(path)], capture_output=True, text=True)
+    return json.loads(result.stdout or "[]")
+
+
+def star_modules(nb: dict) -> list[str]:
+    modules = []
+    for cell in code_cells(nb):
+        try:
+            tree = ast.parse(source(cell))
+        except SyntaxError:
+            continue
+        modules += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"]
+    return modules
+
+
+@cache
+def star_exports(module: str) -> frozenset[str]:
+    "The names `from module import *` binds: `__all__`, else every public name."
+    with warnings.catch_warnings():  # importing only to list names; its warnings are not findings
+        warnings.simplefilter("ignore")
+        mod = importlib.import_module(module)
+    names = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+    return frozenset(names)
+
+
+def undefined_names(path: Path, nb: dict) -> list[Finding]:
+    exported = frozenset().union(*(star_exports(m) for m in star_modules(nb)))
+    found = []
+    for d in ruff_names(path):
+        name = d["message"].split("`")[1]
+        if d["code"] == "F821" or name not in exported:
+            found.append(Finding(path, d["cell"], f"name {name!r} is used but never defined before this cell"))
+    return found
+
+
+def lint(path: Path) -> list[Finding]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return error_outputs(path, nb) + undefined_names(path, nb) + execution_counts(path, nb)
