@@ -62,22 +62,34 @@ def compare_images(stored: bytes, fresh: bytes) -> str | None:
     return f"image differs in {share:.1%} of its pixels" if share > PIXEL_SHARE else None
 
 
+def kind(out: dict) -> str:
+    return f"{out['output_type']} ({out['name']})" if out["output_type"] == "stream" else out["output_type"]
+
+
 def compare_outputs(stored: list[dict], fresh: list[dict]) -> list[str]:
-    if len(stored) != len(fresh):
-        return [f"{len(stored)} stored output(s), {len(fresh)} fresh"]
+    "Outputs are compared kind by kind (stdout, displays, result, error), in order within each kind."
     problems = []
-    for old, new in zip(stored, fresh, strict=True):
-        old_text, new_text = text_of(old), text_of(new)
-        if (old_text is None) != (new_text is None):
-            problems.append(f"a {old['output_type']} output is now a {new['output_type']} output")
-        elif old_text is not None and old_text != new_text:
-            diff = difflib.unified_diff(
-                old_text.splitlines(), new_text.splitlines(), "stored", "fresh", lineterm="", n=0
-            )
-            problems.append("\n".join(list(diff)[2:10]))
-        elif old_text is None and (problem := compare_images(image_of(old) or b"", image_of(new) or b"")):
-            problems.append(problem)
+    for k in sorted({kind(o) for o in stored + fresh}):
+        old, new = [o for o in stored if kind(o) == k], [o for o in fresh if kind(o) == k]
+        if len(old) != len(new):
+            problems.append(f"{len(old)} stored {k} output(s), {len(new)} in a fresh run")
+            continue
+        problems += [p for a, b in zip(old, new, strict=True) if (p := compare_output(a, b))]
     return problems
+
+
+def compare_output(old: dict, new: dict) -> str | None:
+    old_text, new_text = text_of(old), text_of(new)
+    if (old_text is None) != (new_text is None):
+        return (
+            f"a stored {'text' if old_text is not None else 'image'} output is now {'text' if new_text else 'an image'}"
+        )
+    if old_text is None:
+        return compare_images(image_of(old) or b"", image_of(new) or b"")
+    if old_text != new_text:
+        diff = difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), lineterm="", n=0)
+        return "output differs:\n" + "\n".join(list(diff)[3:11])
+    return None
 
 
 def compare(path: Path, stored: dict, fresh: dict) -> list[Finding]:
