@@ -3,6 +3,8 @@
 1. Loading the MNIST sample (14,434 PNGs): the post's first way against `load_tensors`,
    first load (no cache) and repeated load (cache).
 2. The post's own comparison: pure Python, a loop over images, broadcasting (`lib.speed`).
+4. Executing notebooks: `make execute` cold and warm against `jupyter nbconvert --execute`,
+   and the gate's cost next to `nbdev-test`.
 3. Building the site: `jupyter nbconvert --to html` against `python -m lib.blog build`,
    cold, warm, after editing one markdown post, and for 50 generated posts.
 
@@ -34,7 +36,9 @@ def best(f: Callable[[], object], repeat: int = 3) -> float:
 
 
 def run(*cmd: str, cwd: Path = ROOT) -> None:
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    "Run a command; jupyter, nbdev-test and friends come from this environment's bin folder."
+    tool = Path(sys.executable).parent / cmd[0]
+    subprocess.run([str(tool) if tool.exists() else cmd[0], *cmd[1:]], cwd=cwd, check=True, capture_output=True)
 
 
 def row(name: str, seconds: float, reference: float, goal: str = "") -> None:
@@ -141,11 +145,40 @@ def bench_site() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def bench_execute() -> None:
+    "Executing the posts: `make execute` against `jupyter nbconvert --execute`, and the gate against nbdev-test."
+    notebooks = sorted((ROOT / "_notebooks").glob("*.ipynb"))
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        copies = tmp / "_notebooks"
+        shutil.copytree(ROOT / "_notebooks", copies)
+
+        def execute_cold():
+            run(sys.executable, "-m", "lib.blog", "execute", "--force", *map(str, copies.glob("*.ipynb")))
+
+        nbconvert = best(lambda: [run("jupyter", "nbconvert", "--execute", "--to", "html", "--output-dir",
+                                      str(tmp / "html"), str(nb)) for nb in notebooks], 1)  # fmt: skip
+        cold = best(execute_cold, 1)
+        warm = best(lambda: run(sys.executable, "-m", "lib.blog", "execute", *map(str, copies.glob("*.ipynb"))))
+        nbdev = best(lambda: run("nbdev-test", str(copies)), 1)
+        gate = best(lambda: run(sys.executable, "-m", "lib.blog", "check", *map(str, copies.glob("*.ipynb"))), 1)
+        print(f"\nExecuting {len(notebooks)} notebook(s); reference: `jupyter nbconvert --execute --to html`")
+        print(f"  {'':<46} {'time':>12}  {'ratio':>8}")
+        row("jupyter nbconvert --execute (sum over notebooks)", nbconvert, nbconvert)
+        row("make execute, cold (every notebook runs)", cold, nbconvert, f"{cold / nbconvert:.2f} of it; goal <= 0.5")
+        row("make execute, warm (nothing changed)", warm, nbconvert, "goal <= 1 s")
+        row("nbdev-test", nbdev, nbdev)
+        row("the gate (lib.blog check)", gate, nbdev, f"cost on top of nbdev-test: {gate:.1f} s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
     bench_loading()
     bench_broadcasting()
     bench_site()
+    bench_execute()
 
 
 if __name__ == "__main__":
