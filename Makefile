@@ -4,14 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# A local copy of mnist_sample.tgz for machines without internet (see README, "Data offline").
+# Local copies of mnist_sample.tgz and mnist_png.tgz for machines without internet (README, "Data").
 MNIST_ARCHIVE ?=
-export MNIST_ARCHIVE
+MNIST_FULL_ARCHIVE ?=
+export MNIST_ARCHIVE MNIST_FULL_ARCHIVE
+REVEAL_VERSION := 5.2.1
+REVEAL := lib/blog/templates/assets/reveal
 HOST ?= 127.0.0.1
 PORT ?= 4000
 
 .DEFAULT_GOAL := help
-.PHONY: help site serve execute test test-lib test-notebooks lint format data lab bench golden clean
+.PHONY: help site slides serve execute vendor test test-lib test-notebooks lint format data lab bench golden clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -32,7 +35,7 @@ serve: $(STAMP) ## Serve _site on http://$(HOST):$(PORT) and rebuild when a sour
 execute: $(STAMP) data ## Run notebooks whose code, lib, data or versions changed; store their outputs
 	$(PY) -m lib.blog execute
 
-data: $(STAMP) ## Make sure the MNIST sample is on disk (MNIST_ARCHIVE=path/to/mnist_sample.tgz offline)
+data: $(STAMP) ## Make sure MNIST is on disk (offline: MNIST_ARCHIVE=.../mnist_sample.tgz MNIST_FULL_ARCHIVE=.../mnist_png.tgz)
 	@$(PY) -c "from lib.digits import main; raise SystemExit(main())"
 
 test: test-notebooks test-lib ## Run every test: the notebooks, then lint and pytest (lib, builder, browser)
@@ -61,6 +64,16 @@ bench: $(STAMP) data ## Speed figures, measured side by side in one run
 
 golden: $(STAMP) ## Rebuild the expected site of the test fixtures (tests/golden)
 	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search --no-cache
+
+vendor: ## Refresh the vendored reveal.js (from the npm registry, committed so that slides work offline)
+	rm -rf $(REVEAL) && mkdir -p $(REVEAL)/dist/theme $(REVEAL)/plugin/notes
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q reveal.js@$(REVEAL_VERSION) >/dev/null && tar xzf reveal.js-$(REVEAL_VERSION).tgz) && \
+	cp $$tmp/package/LICENSE $(REVEAL)/ && \
+	cp $$tmp/package/dist/reveal.js $$tmp/package/dist/reveal.css $(REVEAL)/dist/ && \
+	cp $$tmp/package/plugin/notes/notes.js $(REVEAL)/plugin/notes/ && \
+	grep -v '@import url(./fonts/' $$tmp/package/dist/theme/white.css > $(REVEAL)/dist/theme/white.css && \
+	rm -rf $$tmp
+	@echo "reveal.js $(REVEAL_VERSION) in $(REVEAL) (theme without its web font: system fonts instead)"
 
 clean: ## Remove _site, caches and .venv
 	rm -rf _site _site.* .cache .pytest_cache .ruff_cache $(VENV)

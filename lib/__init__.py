@@ -6,10 +6,12 @@ use (PEP 562), so that `lib.blog`, which needs no torch, starts in a fraction of
 
 from importlib import import_module
 
-__all__ = ["load_tensors", "mnist_sample", "mean_image", "l1_norm", "accuracy"]
+__all__ = ["load_tensors", "mnist_sample", "mnist_full", "mean_image", "l1_norm", "accuracy", "nearest_mean"]
 _HOME = {
     "load_tensors": "lib.digits",
     "mnist_sample": "lib.digits",
+    "mnist_full": "lib.digits",
+    "nearest_mean": "lib.baseline",
     "mean_image": "lib.baseline",
     "l1_norm": "lib.baseline",
     "accuracy": "lib.baseline",

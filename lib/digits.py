@@ -26,9 +26,10 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["load_tensors", "cache_dir", "mnist_sample", "install_archive", "DataMissingError"]
+__all__ = ["load_tensors", "cache_dir", "mnist_sample", "mnist_full", "install_archive", "DataMissingError"]
 
 ARCHIVE_ENV = "MNIST_ARCHIVE"
+FULL_ARCHIVE_ENV = "MNIST_FULL_ARCHIVE"
 # Folders this process read images from: the notebook executor records them as the data
 # a post depends on, so a changed image makes the post's stored outputs stale.
 READ: set[str] = set()
@@ -171,25 +172,35 @@ def install_archive(archive: str | os.PathLike, data_dir: str | os.PathLike) -> 
 def mnist_sample() -> Path:
     """Path of fastai's MNIST sample (3s and 7s), as `untar_data(URLs.MNIST_SAMPLE)` gives it.
 
-    If the environment variable MNIST_ARCHIVE names a local copy of
-    `mnist_sample.tgz`, it is extracted into fastai's data folder first, and
-    `untar_data` then finds it there without going online.
+    If the environment variable MNIST_ARCHIVE names a local copy of `mnist_sample.tgz`,
+    it is extracted into fastai's data folder first, and `untar_data` then finds it
+    there without going online.
     """
+    return _dataset("MNIST_SAMPLE", ARCHIVE_ENV, "mnist_sample.tgz")
+
+
+def mnist_full() -> Path:
+    """Path of the full MNIST set as PNGs (`training/0..9`, `testing/0..9`): `untar_data(URLs.MNIST)`.
+
+    Offline, the environment variable MNIST_FULL_ARCHIVE names a local `mnist_png.tgz`.
+    """
+    return _dataset("MNIST", FULL_ARCHIVE_ENV, "mnist_png.tgz")
+
+
+def _dataset(name: str, env: str, archive_name: str) -> Path:
     with warnings.catch_warnings():  # fastai 2.8 on torch 2.14 warns about torch.jit at import
         warnings.simplefilter("ignore", FutureWarning)
         from fastai.data.external import URLs, fastai_cfg, untar_data
 
     data_dir = fastai_cfg().path("data")
-    archive = os.environ.get(ARCHIVE_ENV)
-    if archive:
+    if archive := os.environ.get(env):
         install_archive(archive, data_dir)
     try:
-        path = untar_data(URLs.MNIST_SAMPLE)
+        path = untar_data(getattr(URLs, name))
     except Exception as e:
         msg = (
-            f"The MNIST sample is not in {data_dir} and could not be downloaded "
-            f"({type(e).__name__}).\nOffline, point {ARCHIVE_ENV} at a copy of mnist_sample.tgz: "
-            f"`make data MNIST_ARCHIVE=path/to/mnist_sample.tgz`."
+            f"URLs.{name} is not in {data_dir} and could not be downloaded ({type(e).__name__}).\n"
+            f"Offline, point {env} at a copy of {archive_name}: `make data {env}=path/to/{archive_name}`."
         )
         raise DataMissingError(msg) from None
     READ.add(str(Path(path).resolve()))
@@ -197,9 +208,10 @@ def mnist_sample() -> Path:
 
 
 def main() -> int:
-    "`python -m lib.digits`: make sure the MNIST sample is on disk and print its path."
+    "Make sure the MNIST sample is on disk, and the full set too when MNIST_FULL_ARCHIVE names it."
     try:
         print(mnist_sample())
+        print(mnist_full())
     except (DataMissingError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -183,3 +183,42 @@ def test_time_accuracy_times_each_way_in_milliseconds():
     timings = time_accuracy(stack, stack, torch.zeros(4, 4), torch.ones(4, 4))
     assert list(timings)[:3] == ["pure Python", "loop over images", "broadcasting (CPU)"]
     assert all(ms > 0 for ms in timings.values())
+
+
+def test_nearest_mean_picks_the_closest_mean_per_image():
+    from lib import nearest_mean
+
+    means = torch.stack([torch.zeros(2, 2), torch.full((2, 2), 0.5), torch.ones(2, 2)])
+    x = torch.stack([torch.full((2, 2), v) for v in (0.9, 0.1, 0.45, 0.7)])
+    assert nearest_mean(x, means).tolist() == [2, 0, 1, 1]
+
+
+def test_nearest_mean_l2_can_disagree_with_l1():
+    from lib import nearest_mean
+
+    means = torch.stack([torch.tensor([[0.0, 0.0]]), torch.tensor([[0.6, 0.6]])])
+    x = torch.tensor([[[1.0, 0.0]]])  # L1: 0.5 vs 0.5 -> first; L2: 0.5 vs 0.36 -> second
+    assert nearest_mean(x, means, "l1").tolist() == [0] and nearest_mean(x, means, "l2").tolist() == [1]
+
+
+def test_nearest_mean_gives_the_same_answer_in_any_chunk_size():
+    from lib import nearest_mean
+
+    g = torch.Generator().manual_seed(1)
+    x, means = torch.rand(37, 5, 5, generator=g), torch.rand(4, 5, 5, generator=g)
+    assert torch.equal(nearest_mean(x, means, chunk_size=4), nearest_mean(x, means, chunk_size=1000))
+
+
+def test_nearest_mean_of_one_image_is_a_scalar_index():
+    from lib import nearest_mean
+
+    assert nearest_mean(torch.ones(2, 2), torch.stack([torch.zeros(2, 2), torch.ones(2, 2)])).item() == 1
+
+
+def test_nearest_mean_rejects_an_unknown_norm_and_mismatched_sizes():
+    from lib import nearest_mean
+
+    with pytest.raises(ValueError, match="norm must be 'l1' or 'l2', not 'cosine'"):
+        nearest_mean(torch.zeros(1, 2, 2), torch.zeros(3, 2, 2), norm="cosine")
+    with pytest.raises(ValueError, match=r"images \(1, 2, 2\) and means \(3, 3, 3\)"):
+        nearest_mean(torch.zeros(1, 2, 2), torch.zeros(3, 3, 3))
