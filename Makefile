@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4000
 
 .DEFAULT_GOAL := help
-.PHONY: help site slides serve execute vendor test test-lib test-notebooks lint format data lab bench golden clean
+.PHONY: help site slides handouts serve execute vendor test test-lib test-notebooks lint format data lab bench golden clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -28,6 +28,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 site: $(STAMP) ## Build the blog into _site/ from the notebooks' stored outputs
 	$(PY) -m lib.blog build
+
+slides: site ## Build the site; reveal.js slides of each notebook post are in _site/slides/<slug>.html
+
+handouts: $(STAMP) ## Write the student notebooks (exercises open) into _notebooks/_student/
+	$(PY) -m lib.blog handouts
 
 serve: $(STAMP) ## Serve _site on http://$(HOST):$(PORT) and rebuild when a source changes
 	$(PY) -m lib.blog serve --host $(HOST) --port $(PORT)

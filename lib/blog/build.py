@@ -51,19 +51,19 @@ class Renderer:
 
     def __init__(self, site: Site, cache: Path | None, strict: bool):
         self.site, self.cache, self.strict = site, cache, strict
-        self.env, self._exporter = page_env(site), None
+        self.env, self._exporters = page_env(site), {}
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
         self.salt = builder_hash().encode() + config + repr(strict).encode()
         self.used: set[str] = set()
 
-    @property
-    def exporter(self):
-        "nbconvert's exporter, imported and built on the first notebook that needs rendering."
-        if self._exporter is None:
-            from lib.blog.notebook import PostExporter
+    def exporter(self, kind: str):
+        "nbconvert's exporter for a post or a deck, imported and built when a notebook first needs it."
+        if kind not in self._exporters:
+            from lib.blog.notebook import DeckExporter, PostExporter
 
-            self._exporter = PostExporter()
-        return self._exporter
+            base = self.site.baseurl.rstrip("/")
+            self._exporters[kind] = PostExporter() if kind == "post" else DeckExporter(f"{base}/assets/reveal")
+        return self._exporters[kind]
 
     def post(self, post: Post) -> tuple[Rendered, bool]:
         "(rendered post, whether it came from the cache)."
@@ -75,7 +75,7 @@ class Renderer:
             hit = pickle.loads(cached.read_bytes())
             if hit.fresh():
                 return hit, True
-        files = render_post(post, self.site, self.env, lambda: self.exporter)
+        files = render_post(post, self.site, self.env, self.exporter)
         images = {str(p): _stat(p) for p in post.linked_images}
         rendered = Rendered(files, post.warnings, images)
         if cached:

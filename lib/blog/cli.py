@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", type=Path, default=Path("."))
     p.add_argument("--force", action="store_true", help="run even when the key matches")
     p.add_argument("--timeout", type=int, default=600, help="seconds each cell may take")
+    p = sub.add_parser("handouts", help="write the student notebook of each post with exercises")
+    p.add_argument("--root", type=Path, default=Path("."))
     for name, text in (("lint", "lint what notebooks publish"), ("check", "run notebooks afresh, compare outputs")):
         p = sub.add_parser(name, help=text)
         p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: _notebooks/*.ipynb)")
@@ -91,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["serve"].add_argument("--host", default="127.0.0.1")
     sub.choices["serve"].add_argument("--port", type=int, default=4000)
     args = parser.parse_args(argv)
-    if args.command in ("execute", "lint", "check"):
-        return {"execute": run_execute, "lint": run_lint, "check": run_check}[args.command](args)
+    if args.command in ("execute", "lint", "check", "handouts"):
+        return {"execute": run_execute, "lint": run_lint, "check": run_check, "handouts": run_handouts}[args.command](
+            args
+        )
     args.cache = args.root / ".cache" / "blog" if args.use_cache else None
     if args.command == "serve":
         return serve(args)
@@ -136,3 +140,12 @@ def run_check(args) -> int:
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+
+
+def run_handouts(args) -> int:
+    from lib.blog.execute import notebooks
+    from lib.blog.handout import write_handouts
+
+    written = write_handouts(args.root, notebooks(args.root))
+    print(f"Wrote {len(written)} student notebook(s)")
+    return 0

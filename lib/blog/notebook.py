@@ -6,29 +6,19 @@ from __future__ import annotations
 import html
 
 import jinja2
-from nbconvert.exporters import HTMLExporter
+from nbconvert.exporters import HTMLExporter, SlidesExporter
 
 from lib.blog.errors import BuildError
 from lib.blog.execute import INLINE, META
 from lib.blog.markdown import markdown_parser, render_markdown
-from lib.blog.preprocess import preprocessors
+from lib.blog.preprocess import preprocessors, slide_preprocessors
 from lib.blog.render import TEMPLATES
 
 
-class PostExporter(HTMLExporter):
-    "nbconvert's HTML exporter with our template, and markdown cells rendered like markdown posts."
+class MarkdownCells:
+    "Markdown cells rendered like markdown posts (markdown-it, MathML, callouts), with inline values filled in."
 
-    def __init__(self, **kw):
-        super().__init__(
-            template_name="post",
-            extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-            **kw,
-        )
-        self.md, self.md_env = markdown_parser(), {}
-        for pre in preprocessors():
-            self.register_preprocessor(pre, enabled=True)
+    md_env: dict
 
     @jinja2.pass_context
     def markdown2html(self, context, source):
@@ -48,3 +38,35 @@ class PostExporter(HTMLExporter):
     def default_filters(self):
         yield from super().default_filters()
         yield ("markdown2html", self.markdown2html)
+
+
+class PostExporter(MarkdownCells, HTMLExporter):
+    "nbconvert's HTML exporter with the post template; output images become files."
+
+    def __init__(self, **kw):
+        super().__init__(
+            template_name="post",
+            extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            preprocessors=preprocessors(),
+            **kw,
+        )
+        self.md, self.md_env = markdown_parser(), {}
+
+
+class DeckExporter(MarkdownCells, SlidesExporter):
+    "nbconvert's reveal.js exporter, with reveal.js served from the site and nothing from a CDN."
+
+    def __init__(self, reveal_url: str, **kw):
+        super().__init__(
+            template_name="slides",
+            extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+            reveal_url_prefix=reveal_url,
+            reveal_theme="white",  # the one theme vendored, see `make vendor`
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            preprocessors=slide_preprocessors(),
+            **kw,
+        )
+        self.md, self.md_env = markdown_parser(), {}

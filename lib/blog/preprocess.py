@@ -49,6 +49,8 @@ OTHER_DIRECTIVES = {
     "error", "check", "warning", "include", "echo", "output", "code-fold", "code-summary", "solution", "notest",
 }  # fmt: skip
 TAGS = set(FASTPAGES_FLAGS.values()) | {"solution", "raises-exception", "skip-execution"}
+# How a post shows exercise answers (front-matter key `solutions`), as display tags.
+SOLUTION_TAGS = {"hidden": {"remove-cell"}, "collapsed": {"hide-input", "hide-output"}, "shown": set()}
 QUIET_FLAGS = {"export", "exports", "exporti", "default_exp"}  # nbdev 1 flags: valid, no effect on display
 FLAG = re.compile(r"^#\s?([\w-]+)\s*$")
 DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$")
@@ -88,7 +90,10 @@ class FlagPreprocessor(Preprocessor):
         if cell.cell_type != "code":
             return cell, resources
         tags, directives, unknown, cell.source = parse_flags(cell.source)
-        cell.metadata["tags"] = sorted(set(cell.metadata.get("tags", [])) | set(tags))
+        tags = set(cell.metadata.get("tags", [])) | set(tags)
+        if "solution" in tags:
+            tags |= SOLUTION_TAGS[resources.get("solutions", "hidden")]
+        cell.metadata["tags"] = sorted(tags)
         if "fig-alt" in directives:
             cell.metadata["fig_alt"] = directives["fig-alt"]
         for line in unknown:
@@ -126,3 +131,35 @@ def preprocessors() -> list[Preprocessor]:
         AltTextPreprocessor(),
         ExtractOutputPreprocessor(enabled=True),  # files named {unique_key}_{cell}_{index}, unique_key = slug
     ]
+
+
+class SlidePreprocessor(Preprocessor):
+    "A notebook without slideshow metadata gets a new slide at each `#` or `##` heading."
+
+    def preprocess(self, nb, resources):
+        if any(cell.metadata.get("slideshow") for cell in nb.cells):
+            return nb, resources
+        for cell in nb.cells:
+            heading = cell.cell_type == "markdown" and re.match(r"#{1,2} ", cell.source.lstrip())
+            cell.metadata["slideshow"] = {"slide_type": "slide" if heading else "-"}
+        return nb, resources
+
+
+class TruncateOutputs(Preprocessor):
+    "Cut long text outputs to fit a slide, saying how much was left out."
+
+    max_lines = 12
+
+    def preprocess_cell(self, cell, resources, index):
+        for out in cell.get("outputs", []):
+            key, holder = ("text", out) if out.output_type == "stream" else ("text/plain", out.get("data", {}))
+            lines = holder.get(key, "").splitlines()
+            if len(lines) > self.max_lines:
+                more = len(lines) - self.max_lines
+                holder[key] = "\n".join(lines[: self.max_lines] + [f"… ({more} more lines)"])
+        return cell, resources
+
+
+def slide_preprocessors() -> list[Preprocessor]:
+    "Flags and solutions as in the post, then slide boundaries and short outputs."
+    return [*preprocessors()[:2], SlidePreprocessor(), TruncateOutputs()]

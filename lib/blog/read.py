@@ -24,10 +24,11 @@ from lib.blog.errors import BuildError
 KNOWN_KEYS = {
     "title", "summary", "description", "toc", "badges", "comments", "categories", "image", "hide",
     "search_exclude", "author", "permalink", "sticky_rank", "branch", "layout", "use_math",
-    "hide_github_badge", "hide_colab_badge", "hide_binder_badge", "solutions",
+    "hide_github_badge", "hide_colab_badge", "hide_binder_badge", "solutions", "colab_student",
 }  # fmt: skip
 # Keys read elsewhere (layout, use_math) or by later stages; accepted but not Post fields.
-POST_KEYS = KNOWN_KEYS - {"description", "layout", "use_math", "solutions"}
+POST_KEYS = KNOWN_KEYS - {"description", "layout", "use_math"}
+SOLUTIONS = ("hidden", "collapsed", "shown")
 NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 
 
@@ -53,6 +54,8 @@ class Post:
     hide_github_badge: bool = False
     hide_colab_badge: bool = False
     hide_binder_badge: bool = False
+    solutions: str = "hidden"  # how the post shows exercise answers: hidden, collapsed or shown
+    colab_student: bool = False  # the Colab badge opens the student notebook
     warnings: list[str] = field(default_factory=list)
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
     nb: nbformat.NotebookNode | None = None
@@ -86,6 +89,8 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
     message = f"unknown front-matter key(s): {', '.join(unknown)}"
     if unknown and strict:
         raise BuildError(path, message, cell)
+    if meta.get("solutions", "hidden") not in SOLUTIONS:
+        raise BuildError(path, f"solutions: {meta['solutions']!r} is not one of {', '.join(SOLUTIONS)}", cell)
     day, slug = date_and_slug(path)
     summary = meta.get("summary", meta.get("description")) or ""
     meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}

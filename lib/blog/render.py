@@ -6,6 +6,7 @@ images it owns. That dict is what the build caches by content hash.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,15 +14,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+import nbformat
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from lib.blog.config import Site
 from lib.blog.errors import BuildError
+from lib.blog.handout import STUDENT_DIR, has_exercises, student_bytes
 from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
 from lib.blog.read import Post
 
 TEMPLATES = Path(__file__).parent / "templates"
+ASSETS = TEMPLATES / "assets"
 
 
 @dataclass
@@ -37,9 +41,10 @@ def badges(post: Post, site: Site) -> list[Badge]:
         return []
     repo, branch = f"{site.github_username}/{site.github_repo}", post.branch or site.branch
     nb_path = post.path.relative_to(site.root).as_posix()
+    colab_path = (STUDENT_DIR / post.path.name).as_posix() if post.colab_student else nb_path
     links = {
         "github": ("View on GitHub", f"https://github.com/{repo}/blob/{branch}/{nb_path}"),
-        "colab": ("Open in Colab", f"https://colab.research.google.com/github/{repo}/blob/{branch}/{nb_path}"),
+        "colab": ("Open in Colab", f"https://colab.research.google.com/github/{repo}/blob/{branch}/{colab_path}"),
         "binder": ("Launch Binder", f"https://mybinder.org/v2/gh/{repo}/{branch}?filepath={quote(nb_path, safe='')}"),
     }
     off = {"github": post.hide_github_badge, "colab": post.hide_colab_badge, "binder": post.hide_binder_badge}
@@ -52,7 +57,7 @@ def page_env(site: Site) -> jinja2.Environment:
     )
     env.filters["slug"] = slugify
     env.globals.update(site=site, base=site.baseurl.rstrip("/"), post=None, title="", description="")
-    env.globals.update(social_image=site.image, toc=None, badges=[], stamp=None)
+    env.globals.update(social_image=site.image, toc=None, badges=[], stamp=None, downloads=[])
     return env
 
 
@@ -64,31 +69,63 @@ def notebook_body(post: Post, site: Site, exporter, assets: ImageAssets) -> tupl
     "The post's cells as HTML, and its output images (site path -> bytes)."
     exporter.md_env = {"images": assets}
     resources = {"unique_key": post.slug, "output_files_dir": f"images/{post.slug}", "outputs": {}}
-    body, resources = exporter.from_notebook_node(post.nb, resources | {"image_url": site.baseurl.rstrip("/")})
+    resources |= {"image_url": site.baseurl.rstrip("/"), "solutions": post.solutions}
+    body, resources = exporter.from_notebook_node(copy.deepcopy(post.nb), resources)
     post.warnings += [f"{post.path}, {w}" for w in resources.get("warnings", [])]
     return body, {"toc": exporter.md_env.get("toc", []), **resources.get("outputs", {})}
 
 
+def slides(post: Post, exporter, assets: ImageAssets) -> bytes:
+    "The notebook as reveal.js slides: a new slide at each heading, hidden cells hidden, long outputs cut."
+    exporter.md_env = {"images": assets}
+    nb = copy.deepcopy(post.nb)
+    nb.cells[0] = nbformat.v4.new_markdown_cell(f"# {post.title}\n\n{post.summary}")  # the title slide
+    resources = {"solutions": post.solutions, "metadata": {"name": post.title}}
+    return exporter.from_notebook_node(nb, resources)[0].encode()
+
+
+def notebook_files(post: Post, get_exporter: Callable, assets: ImageAssets) -> dict[str, bytes]:
+    "Slides, the notebook itself (the answer key) and, when it has exercises, the student notebook."
+    files = {
+        f"slides/{post.slug}.html": slides(post, get_exporter("deck"), assets),
+        f"notebooks/{post.slug}.ipynb": post.path.read_bytes(),
+    }
+    if has_exercises(post.nb):
+        files[f"notebooks/{post.slug}-student.ipynb"] = student_bytes(post.nb)
+    return files
+
+
 def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: Callable) -> dict[str, bytes]:
-    "Every file one post owns in the site: its page and its images. `get_exporter()` gives nbconvert's exporter."
+    "Every file one post owns in the site. `get_exporter(kind)` gives nbconvert's post or deck exporter."
     assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug)
+    extra = {}
     if post.kind == "notebook":
-        body, outputs = notebook_body(post, site, get_exporter(), assets)
+        body, outputs = notebook_body(post, site, get_exporter("post"), assets)
         toc = outputs.pop("toc")
+        extra = notebook_files(post, get_exporter, assets)
     else:
         md_env = {"images": assets}
         body, outputs = render_markdown(markdown_parser(), post.text, md_env), {}
         toc = md_env.get("toc", [])
     post.linked_images = list(assets.files.values())
     image = post.image or site.image
-    files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs
+    files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs | extra
     stamp = post.nb.metadata.get("blog", {}).get("stamp") if post.nb else None
     page = render_page(
         env, "post.html", post.url, post=post, title=post.title, description=post.summary,
         content=Markup(body), toc=toc if post.toc else None, badges=badges(post, site), social_image=image,
-        stamp=stamp,
+        stamp=stamp, downloads=downloads(post, extra),
     )  # fmt: skip
     return files | {post.url.lstrip("/") + ("index.html" if post.url.endswith("/") else ""): page}
+
+
+def downloads(post: Post, files: dict[str, bytes]) -> list[tuple[str, str]]:
+    "(label, site path) of the post's slides and notebooks, for links under its title."
+    labels = {"slides/": "Slides", "-student.ipynb": "Student notebook", ".ipynb": "Notebook with answers"}
+    found = []
+    for path in sorted(files, key=lambda p: (not p.startswith("slides/"), "-student" not in p)):
+        found.append((next(label for key, label in labels.items() if key in path), path))
+    return found
 
 
 def listed(posts: list[Post]) -> list[Post]:
@@ -105,6 +142,11 @@ def by_category(posts: list[Post]) -> list[tuple[str, list[Post]]]:
     return sorted(groups.items(), key=lambda kv: kv[0].lower())
 
 
+def asset_files() -> list[Path]:
+    "The stylesheet, icon and vendored reveal.js that every site carries."
+    return sorted(p for p in ASSETS.rglob("*") if p.is_file())
+
+
 def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
     "Index, categories, search and 404 pages, plus the stylesheets."
     return {
@@ -113,7 +155,7 @@ def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, b
                                        categories=by_category(posts)),
         "search.html": render_page(env, "search.html", "/search.html", title="Search"),
         "404.html": render_page(env, "404.html", "/404.html", title="Page not found"),
-        **{f"assets/{p.name}": p.read_bytes() for p in sorted((TEMPLATES / "assets").iterdir())},
+        **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
         "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
     }  # fmt: skip
 

@@ -1,0 +1,85 @@
+"""Exercises: one notebook, two versions. The answer key is the notebook as written; the
+student notebook replaces each solution cell with its task and a stub, and has no outputs.
+
+A solution cell is flagged `#solution` on its first line (or tagged `solution`). Its first
+comment lines after the flag are the task, and stay in the student notebook.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+
+from lib.blog.preprocess import parse_flags
+
+STUDENT_DIR = Path("_notebooks") / "_student"  # nbdev-test and the site skip folders starting with _
+STUB = 'raise NotImplementedError("Exercise: replace this line with your answer")'
+
+
+def is_solution(cell) -> bool:
+    return cell.cell_type == "code" and (
+        "solution" in cell.metadata.get("tags", []) or "solution" in parse_flags(cell.source)[0]
+    )
+
+
+def task(cell) -> str:
+    "The comment lines at the top of a solution cell, after its flags."
+    body = parse_flags(cell.source)[3].splitlines()
+    comments = []
+    for line in body:
+        if not line.startswith("#"):
+            break
+        comments.append(line)
+    return "\n".join(comments)
+
+
+def solution_lines(cell) -> list[str]:
+    "The answer's code lines: what must never reach a student or a page that hides solutions."
+    return [
+        line.strip() for line in parse_flags(cell.source)[3].splitlines() if line.strip() and not line.startswith("#")
+    ]
+
+
+def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    "Solutions become task + stub; every output, count and stored run detail is cleared."
+    student = copy.deepcopy(nb)
+    student.metadata.pop("blog", None)
+    for cell in student.cells:
+        cell.metadata.pop("blog", None)
+        if cell.cell_type != "code":
+            continue
+        if is_solution(cell):
+            cell.source = "\n".join(filter(None, [task(cell), STUB]))
+            cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != "solution"] + ["exercise"]
+        cell.outputs, cell.execution_count = [], None
+        cell.metadata.pop("execution", None)
+    return student
+
+
+def has_exercises(nb) -> bool:
+    return any(is_solution(c) for c in nb.cells)
+
+
+def student_path(root: Path, notebook: Path) -> Path:
+    return root / STUDENT_DIR / notebook.name
+
+
+def student_bytes(nb) -> bytes:
+    return (nbformat.writes(student_notebook(nb)) + "\n").encode()
+
+
+def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:
+    "`make handouts`: write the student notebook of each post with exercises into _notebooks/_student/."
+    written = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        if not has_exercises(nb):
+            continue
+        dest = student_path(root, path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(student_bytes(nb))
+        written.append(dest)
+        log(f"  wrote  {dest}")
+    return written
