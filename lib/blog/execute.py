@@ -231,5 +231,11 @@ def write_back(path: Path, fresh: dict, root: Path) -> None:
     os.replace(tmp, path)
 
 
+def run_in_worker(path: Path, root: Path, timeout: int | None = 600) -> dict:
+    "`run_notebook` in a fresh worker process, so the caller's working folder and modules stay as they were."
+    with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool:
+        return pool.submit(run_notebook, str(path.resolve()), str(root.resolve()), timeout).result()
+
+
 def notebooks(root: Path, paths: list[Path] | None = None) -> list[Path]:
     return sorted(paths) if paths else sorted((root / "_notebooks").glob("*.ipynb"))
