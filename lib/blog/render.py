@@ -80,6 +80,7 @@ def slides(post: Post, exporter, assets: ImageAssets) -> bytes:
     exporter.md_env = {"images": assets}
     nb = copy.deepcopy(post.nb)
     nb.cells[0] = nbformat.v4.new_markdown_cell(f"# {post.title}\n\n{post.summary}")  # the title slide
+    nb.cells[0].id = "title"  # a fixed id: new cells get random ones, and builds must be byte-identical
     resources = {"solutions": post.solutions, "metadata": {"name": post.title}}
     return exporter.from_notebook_node(nb, resources)[0].encode()
 
