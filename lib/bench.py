@@ -3,10 +3,11 @@
 1. Loading the MNIST sample (14,434 PNGs): the post's first way against `load_tensors`,
    first load (no cache) and repeated load (cache).
 2. The post's own comparison: pure Python, a loop over images, broadcasting (`lib.speed`).
-4. Executing notebooks: `make execute` cold and warm against `jupyter nbconvert --execute`,
-   and the gate's cost next to `nbdev-test`.
 3. Building the site: `jupyter nbconvert --to html` against `python -m lib.blog build`,
    cold, warm, after editing one markdown post, and for 50 generated posts.
+4. Executing notebooks: `make execute` cold and warm against `jupyter nbconvert --execute`,
+   and the gate's cost next to `nbdev-test`.
+5. Time in class: each notebook top to bottom in a fresh process, cold and warm.
 
 Each figure is the best of a few runs (the least disturbed one). Nothing here asserts a
 speed; the numbers are for reading.
@@ -173,12 +174,33 @@ def bench_execute() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def bench_class() -> None:
+    "Each notebook top to bottom as a class would run it: a fresh process, an empty tensor cache, then again."
+    print("\nTime in class: each notebook top to bottom (goal: under 60 s, first run included)")
+    cache = Path(tempfile.mkdtemp())
+    env = os.environ | {"LIB_CACHE": str(cache)}
+    nbdev = Path(sys.executable).parent / "nbdev-test"
+    try:
+        for nb in sorted((ROOT / "_notebooks").glob("*.ipynb")):
+            shutil.rmtree(cache, ignore_errors=True)
+            times = []
+            for _ in range(2):
+                start = time.perf_counter()
+                subprocess.run([str(nbdev), str(nb)], cwd=ROOT, env=env, check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+            verdict = "ok" if times[0] < 60 else "OVER 60 s"
+            print(f"  {nb.name:<46} first run {times[0]:5.1f} s, again {times[1]:5.1f} s   {verdict}")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
     bench_loading()
     bench_broadcasting()
     bench_site()
     bench_execute()
+    bench_class()
 
 
 if __name__ == "__main__":
