@@ -233,3 +233,12 @@ def test_the_gate_catches_the_seed_notebooks_stale_outputs(tmp_path):
     assert "-(, )" in messages[16]  # the broken tuple of two images
     assert "-(tensor([0.1634, 0.1145, 0.1363, ..., 0.1105, 0.1111, 0.1640])," in messages[25]
     assert 18 not in messages  # (tensor(0.1114), tensor(0.1586)) still holds
+
+
+def test_data_missing_on_this_machine_is_named(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "x = 1")
+    nb = json.loads(path.read_text())
+    nb["metadata"]["blog"] = {"stamp": {"data": {"~/no-such-data": "0"}}}
+    nb["metadata"]["blog"]["key"] = key_parts(nb, path, root) | {"data": "stale"}
+    assert changed(nb, path, root) == ["data (not on this machine: ~/no-such-data)"]

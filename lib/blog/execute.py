@@ -128,7 +128,11 @@ def stored_key(nb: dict) -> dict[str, str]:
 def changed(nb: dict, nb_path: Path, root: Path) -> list[str]:
     "Which key parts differ from the stored ones: [] when the stored outputs are current."
     stored, now = stored_key(nb), key_parts(nb, nb_path, root)
-    return [part for part in now if stored.get(part) != now[part]]
+    why = [part for part in now if stored.get(part) != now[part]]
+    folders = nb.get("metadata", {}).get(META, {}).get("stamp", {}).get("data", {})
+    if missing := [f for f in folders if not Path(f).expanduser().exists()]:
+        why = [f"data (not on this machine: {', '.join(missing)})" if w == "data" else w for w in why]
+    return why
 
 
 def intended_error(cell) -> bool:
