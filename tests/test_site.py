@@ -251,3 +251,16 @@ def test_two_posts_with_the_same_text_keep_their_own_pages_through_the_cache(tmp
     for _ in range(2):
         build(root, root / "_site", search=False, cache=tmp_path / "cache", log=lambda _: None)
     assert (root / "_site/2020/01/01/a.html").exists() and (root / "_site/2020/01/02/b.html").exists()
+
+
+def test_an_unchanged_site_reuses_its_search_index_and_a_changed_one_is_reindexed(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, "---\ntitle: A\n---\nFirst words\n")
+    build(root, root / "_site", log=lambda _: None)
+    build(root, root / "_site", log=lambda _: None)  # reuses the index
+    build(root, tmp_path / "fresh", log=lambda _: None)  # indexes from scratch
+    assert tree(root / "_site") == tree(tmp_path / "fresh")
+    before = (root / "_site/pagefind/pages.sha256").read_text()
+    post.write_text("---\ntitle: A\n---\nOther words\n")
+    build(root, root / "_site", log=lambda _: None)
+    assert (root / "_site/pagefind/pages.sha256").read_text() != before

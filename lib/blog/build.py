@@ -90,7 +90,7 @@ class Renderer:
                 path.unlink()
 
 
-def stale(post: Post, root: Path) -> list[str]:
+def stale(post: Post, root: Path, cache: Path | None) -> list[str]:
     "A notebook whose stored key no longer matches its code, lib, data or versions has stale outputs."
     if post.kind != "notebook":
         return []
@@ -98,7 +98,7 @@ def stale(post: Post, root: Path) -> list[str]:
 
     if not stored_key(post.nb):
         return [f"{post.path}: outputs were not stored by `make execute`, so nothing vouches for them"]
-    why = changed(post.nb, post.path, root)
+    why = changed(post.nb, post.path, root, memo=cache / "data-fingerprints.json" if cache else None)
     return [f"{post.path}: stored outputs are stale ({', '.join(why)} changed); run `make execute`"] if why else []
 
 
@@ -137,7 +137,7 @@ def build(
             log(f"warning: {warning}")
         files |= rendered.files
         cached += hit
-        for warning in stale(post, root):
+        for warning in stale(post, root, cache):
             log(f"warning: {warning}")
         log(f"  {'cached' if hit else 'built '} {post.path.relative_to(root)} -> {post.url}")
     files |= render_site_pages(posts, renderer.env)

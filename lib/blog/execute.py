@@ -15,11 +15,13 @@ process (a fresh interpreter, cwd = the notebook's folder), two at a time.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
 import platform
 import re
+import stat
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -48,20 +50,28 @@ def lib_modules(sources: list[str], root: Path) -> set[Path]:
     found: set[Path] = set()
     todo = list(sources)
     while todo:
-        try:
-            tree = ast.parse(todo.pop())
-        except SyntaxError:
-            continue  # IPython magics and the like; their imports are not lib's
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            for name in names:
-                if name == "lib" or name.startswith("lib."):
-                    for path in _module_files(root, name) - found:
-                        found.add(path)
-                        todo.append(path.read_text(encoding="utf-8"))
+        for name in imported_names(todo.pop()):
+            if name == "lib" or name.startswith("lib."):
+                for path in _module_files(root, name) - found:
+                    found.add(path)
+                    todo.append(path.read_text(encoding="utf-8"))
     return found
+
+
+@functools.lru_cache(maxsize=512)
+def imported_names(code: str) -> tuple[str, ...]:
+    "Modules (and `module.name`s) that `code` imports; cached, since every notebook imports the same lib."
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ()  # IPython magics and the like; their imports are not lib's
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return tuple(names)
 
 
 def _module_files(root: Path, name: str) -> set[Path]:
@@ -76,18 +86,49 @@ def _module_files(root: Path, name: str) -> set[Path]:
 def tree_fingerprint(folder: Path) -> str:
     "Names, sizes and mtimes of every file under `folder`: cheap, and changes with any edit."
     h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            st = os.stat(os.path.join(dirpath, name))
-            h.update(
-                f"{os.path.relpath(os.path.join(dirpath, name), folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
-            )
+    todo = [(str(folder), "")]
+    while todo:
+        path, rel = todo.pop()
+        # stat relative to an open folder: over three times quicker than os.walk plus os.stat
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            entries = [(name, os.stat(name, dir_fd=fd, follow_symlinks=False)) for name in sorted(os.listdir(fd))]
+        finally:
+            os.close(fd)
+        h.update("".join(f"{rel}{n}\0{st.st_size}\0{st.st_mtime_ns}\n" for n, st in entries).encode())
+        todo += [(os.path.join(path, n), f"{rel}{n}/") for n, st in reversed(entries) if stat.S_ISDIR(st.st_mode)]
     return h.hexdigest()[:16]
 
 
-def _fingerprint_or_none(folder: Path) -> str | None:
-    return tree_fingerprint(folder) if folder.exists() else None
+def _fingerprint_or_none(folder: Path, memo: Path | None) -> str | None:
+    if not folder.exists():
+        return None
+    return remembered_fingerprint(folder, memo) if memo else tree_fingerprint(folder)
+
+
+def remembered_fingerprint(folder: Path, memo: Path) -> str:
+    """`tree_fingerprint`, reused while no directory under `folder` changed.
+
+    A directory's mtime changes when a file in it is added, removed or renamed (which is how
+    most tools replace a file), and a new subdirectory changes its parent's. So checking the
+    remembered directories' mtimes is enough to reuse the fingerprint: a few stats instead of
+    one per file (70,000 MNIST files take a second). It misses a file rewritten in place under
+    its old name, which is why `make execute` always uses the exact fingerprint; the build
+    uses this one only for its staleness warning.
+    """
+    known = json.loads(memo.read_text()) if memo.exists() else {}
+    entry = known.get(str(folder))
+    if entry and all(_mtime(folder / rel) == mtime for rel, mtime in entry["dirs"].items()):
+        return entry["fingerprint"]
+    dirs = {os.path.relpath(d, folder): _mtime(Path(d)) for d, _, _ in os.walk(folder)}
+    known[str(folder)] = {"dirs": dirs, "fingerprint": tree_fingerprint(folder)}
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(json.dumps(known, indent=1, sort_keys=True))
+    return known[str(folder)]["fingerprint"]
+
+
+def _mtime(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.exists() else None
 
 
 def _home(folder: str) -> str:
@@ -106,7 +147,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def key_parts(nb: dict, nb_path: Path, root: Path) -> dict[str, str]:
+def key_parts(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> dict[str, str]:
     "The four parts of the cache key, each a short hash, so a mismatch can say what changed."
     code = "\n\0".join(source(c) for c in code_cells(nb))
     markdown = "\n\0".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown" and INLINE.search(source(c)))
@@ -116,7 +157,7 @@ def key_parts(nb: dict, nb_path: Path, root: Path) -> dict[str, str]:
     return {
         "code": h(code + "\0" + markdown),
         "lib": h("".join(f"{p.relative_to(root)}\0{p.read_text(encoding='utf-8')}" for p in libs)),
-        "data": h(json.dumps({p: _fingerprint_or_none(Path(p).expanduser()) for p in sorted(data)})),
+        "data": h(json.dumps({p: _fingerprint_or_none(Path(p).expanduser(), memo) for p in sorted(data)})),
         "environment": h(json.dumps(versions(), sort_keys=True)),
     }
 
@@ -125,9 +166,9 @@ def stored_key(nb: dict) -> dict[str, str]:
     return nb.get("metadata", {}).get(META, {}).get("key", {})
 
 
-def changed(nb: dict, nb_path: Path, root: Path) -> list[str]:
-    "Which key parts differ from the stored ones: [] when the stored outputs are current."
-    stored, now = stored_key(nb), key_parts(nb, nb_path, root)
+def changed(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> list[str]:
+    "Which key parts differ from the stored ones: [] when they match. `memo`: see `remembered_fingerprint`."
+    stored, now = stored_key(nb), key_parts(nb, nb_path, root, memo)
     why = [part for part in now if stored.get(part) != now[part]]
     folders = nb.get("metadata", {}).get(META, {}).get("stamp", {}).get("data", {})
     if missing := [f for f in folders if not Path(f).expanduser().exists()]:

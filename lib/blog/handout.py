@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from lib.blog.preprocess import parse_flags
+from lib.blog.flags import parse_flags
 
 STUDENT_DIR = Path("_notebooks") / "_student"  # nbdev-test and the site skip folders starting with _
 STUB = 'raise NotImplementedError("Exercise: replace this line with your answer")'

@@ -75,6 +75,13 @@ def notebook_body(post: Post, site: Site, exporter, assets: ImageAssets) -> tupl
     return body, {"toc": exporter.md_env.get("toc", []), **resources.get("outputs", {})}
 
 
+def validate(post: Post) -> None:
+    try:
+        nbformat.validate(post.nb)
+    except nbformat.ValidationError as e:
+        raise BuildError(post.path, f"not a valid notebook: {e.message}") from None
+
+
 def slides(post: Post, exporter, assets: ImageAssets) -> bytes:
     "The notebook as reveal.js slides: a new slide at each heading, hidden cells hidden, long outputs cut."
     exporter.md_env = {"images": assets}
@@ -101,6 +108,7 @@ def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: C
     assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug)
     extra = {}
     if post.kind == "notebook":
+        validate(post)
         body, outputs = notebook_body(post, site, get_exporter("post"), assets)
         toc = outputs.pop("toc")
         extra = notebook_files(post, get_exporter, assets)

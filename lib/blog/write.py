@@ -5,6 +5,7 @@ A build that fails at any point leaves the previous site as it was.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -23,6 +24,17 @@ def index_search(folder: Path) -> None:
         raise BuildError(folder, f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
+def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes]) -> None:
+    "The search index only depends on the pages: when none changed, the previous index is copied."
+    pages = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()) if k.endswith(".html")))
+    stamp = "pagefind/pages.sha256"
+    if (out / stamp).exists() and (out / stamp).read_text() == pages.hexdigest():
+        shutil.copytree(out / "pagefind", tmp / "pagefind")
+    else:
+        index_search(tmp)
+        (tmp / stamp).write_text(pages.hexdigest())
+
+
 def write_site(files: dict[str, bytes], out: Path, search: bool = True) -> None:
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +46,7 @@ def write_site(files: dict[str, bytes], out: Path, search: bool = True) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         if search:
-            index_search(tmp)
+            reuse_or_index(tmp, out, files)
         swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
