@@ -34,7 +34,7 @@ slides: site ## Build the site; reveal.js slides of each notebook post are in _s
 handouts: $(STAMP) ## Write the student notebooks (exercises open) into _notebooks/_student/
 	$(PY) -m lib.blog handouts
 
-serve: $(STAMP) ## Serve _site on http://$(HOST):$(PORT) and rebuild when a source changes
+serve: $(STAMP) ## Serve _site on http://127.0.0.1:4000 (HOST=, PORT= to change) and rebuild on changes
 	$(PY) -m lib.blog serve --host $(HOST) --port $(PORT)
 
 execute: $(STAMP) data ## Run notebooks whose code, lib, data or versions changed; store their outputs
