@@ -11,7 +11,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from lib.blog.build import build
 from lib.blog.errors import BuildError
-from lib.blog.execute import run_in_worker
+from lib.blog.execute import run_fresh
 from lib.blog.handout import has_exercises, solution_lines, student_bytes, student_notebook, student_path
 
 ROOT = Path(__file__).parents[1]
@@ -152,5 +152,5 @@ def test_the_student_notebook_runs_up_to_its_first_exercise(path):
         i for i, c in enumerate(nbformat.read(student, 4).cells, 1) if "exercise" in c.metadata.get("tags", [])
     )
     with pytest.raises(BuildError) as stopped:
-        run_in_worker(student, ROOT, 300)
+        run_fresh([student], ROOT, 300)
     assert stopped.value.cell == first and "raised NotImplementedError: Exercise" in str(stopped.value)

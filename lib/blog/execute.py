@@ -30,6 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from lib.blog.errors import BuildError
+from lib.blog.flags import first_code_line
 
 PACKAGES = ("torch", "torchvision", "fastai", "numpy", "matplotlib")
 INLINE = re.compile(r"`\{python\}\s+([^`]+?)`")
@@ -176,15 +177,16 @@ def changed(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> li
     return why
 
 
+def declares(cell, tag: str, key: str, value: str) -> bool:
+    "Whether a cell carries `tag`, or a `#| key: value` directive line anywhere in its source."
+    if tag in cell.get("metadata", {}).get("tags", []):
+        return True
+    return bool(re.search(rf"^#\|\s*{key}:\s*{value}\s*$", source(cell), re.M | re.I))
+
+
 def intended_error(cell) -> bool:
     "A cell may declare that it raises: `#| error: true`, or the `raises-exception` tag."
-    tags = cell.get("metadata", {}).get("tags", [])
-    return "raises-exception" in tags or bool(re.search(r"^#\|\s*error:\s*true\s*$", source(cell), re.M | re.I))
-
-
-def first_line(cell) -> str:
-    lines = [line for line in source(cell).splitlines() if line.strip() and not line.startswith("#")]
-    return lines[0].strip() if lines else "(empty)"
+    return declares(cell, "raises-exception", "error", "true")
 
 
 def run_notebook(path: str, root: str, timeout: int | None) -> dict:
@@ -209,7 +211,7 @@ def run_notebook(path: str, root: str, timeout: int | None) -> dict:
         outputs = shell.run(cell.source, timeout=timeout)
         if shell.exc is not None and not intended_error(cell):
             error = f"{type(shell.exc).__name__}: {shell.exc}".strip().splitlines()[0]
-            raise BuildError(path, f"{first_line(cell)!r} raised {error}", number)
+            raise BuildError(path, f"{first_code_line(cell.source) or '(empty)'!r} raised {error}", number)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = count
         for o in cell.outputs:
@@ -250,9 +252,7 @@ def execute(paths: list[Path], root: Path, force: bool = False, timeout: int | N
             log(f"  run    {path} ({', '.join(why) or 'forced'} changed)")
         else:
             log(f"  fresh  {path}")
-    with ProcessPoolExecutor(max_workers=min(2, len(todo) or 1), max_tasks_per_child=1) as pool:
-        jobs = {path: pool.submit(run_notebook, str(path.resolve()), str(root.resolve()), timeout) for path in todo}
-        results = {path: job.result() for path, job in jobs.items()}  # the first failure stops here, nothing written
+    results = run_fresh(todo, root, timeout)  # a failure raises here, before anything is written
     for path, nb in results.items():
         write_back(path, nb, root)
     return todo
@@ -276,10 +276,12 @@ def write_back(path: Path, fresh: dict, root: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_in_worker(path: Path, root: Path, timeout: int | None = 600) -> dict:
-    "`run_notebook` in a fresh worker process, so the caller's working folder and modules stay as they were."
-    with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool:
-        return pool.submit(run_notebook, str(path.resolve()), str(root.resolve()), timeout).result()
+def run_fresh(paths: list[Path], root: Path, timeout: int | None = 600) -> dict[Path, dict]:
+    """`run_notebook` on each path, two at a time, each in a fresh worker process (so the caller's
+    working folder and modules stay as they were). The first failure raises its BuildError."""
+    with ProcessPoolExecutor(max_workers=min(2, len(paths) or 1), max_tasks_per_child=1) as pool:
+        jobs = {p: pool.submit(run_notebook, str(p.resolve()), str(root.resolve()), timeout) for p in paths}
+        return {p: job.result() for p, job in jobs.items()}
 
 
 def notebooks(root: Path, paths: list[Path] | None = None) -> list[Path]:

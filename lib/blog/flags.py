@@ -80,3 +80,8 @@ def parse_flags(source: str) -> tuple[list[str], dict[str, str], list[str], str]
             break
         lines.pop(0)
     return tags, directives, unknown, "\n".join(lines).strip("\n")
+
+
+def first_code_line(source: str) -> str:
+    "The first line that is neither blank nor a comment or flag: what a message or an alt text can quote."
+    return next((line.strip() for line in source.splitlines() if line.strip() and not line.startswith("#")), "")

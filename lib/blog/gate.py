@@ -17,10 +17,9 @@ import difflib
 import io
 import json
 import re
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from lib.blog.execute import META, run_notebook, source
+from lib.blog.execute import META, declares, run_fresh
 from lib.blog.lint import Finding
 
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -28,8 +27,7 @@ PIXEL_LEVELS, PIXEL_SHARE = 16, 0.005
 
 
 def unchecked(cell: dict) -> bool:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return "no-check" in tags or bool(re.search(r"^#\|\s*check:\s*false\s*$", source(cell), re.M | re.I))
+    return declares(cell, "no-check", "check", "false")
 
 
 def text_of(out: dict) -> str | None:
@@ -109,6 +107,5 @@ def compare(path: Path, stored: dict, fresh: dict) -> list[Finding]:
 
 def check(paths: list[Path], root: Path, timeout: int | None = 600) -> list[Finding]:
     "Run every notebook afresh (two at a time) and list each difference from what it publishes."
-    with ProcessPoolExecutor(max_workers=min(2, len(paths) or 1), max_tasks_per_child=1) as pool:
-        jobs = {p: pool.submit(run_notebook, str(p.resolve()), str(root.resolve()), timeout) for p in paths}
-        return [f for p, job in jobs.items() for f in compare(p, json.loads(p.read_text()), job.result())]
+    fresh = run_fresh(paths, root, timeout)
+    return [f for p in paths for f in compare(p, json.loads(p.read_text()), fresh[p])]

@@ -11,7 +11,7 @@ import re
 
 from nbconvert.preprocessors import ExtractOutputPreprocessor, Preprocessor, TagRemovePreprocessor
 
-from lib.blog.flags import SOLUTION_TAGS, parse_flags
+from lib.blog.flags import SOLUTION_TAGS, first_code_line, parse_flags
 
 
 class FlagPreprocessor(Preprocessor):
@@ -46,7 +46,7 @@ class AltTextPreprocessor(Preprocessor):
 
 
 def _describe(source: str, number: int) -> str:
-    first = next((line.strip() for line in source.splitlines() if line.strip() and not line.startswith("#")), "")
+    first = first_code_line(source)
     return f"Figure from cell {number}: {first}" if first else f"Figure from cell {number}"
 
 
