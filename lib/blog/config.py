@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
 
-from lib.blog.errors import BuildError
+from lib.blog.errors import BuildError, read_text
+from lib.blog.schema import typed
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Site:
     language: str = "en"
     timezone: str = "UTC"
     strict: bool = False
+    offline: bool = False  # a page that loads anything from another host is an error, not a warning
+    sanitize_outputs: bool = False  # notebooks are untrusted: strip script from HTML, SVG and JS outputs
     root: Path = Path(".")
 
     @property
@@ -39,6 +43,7 @@ class Site:
 
 
 KNOWN_KEYS = {f.name for f in fields(Site)} - {"root"}
+TYPES = {name: typing.get_origin(kind) or kind for name, kind in typing.get_type_hints(Site).items() if name != "root"}
 
 
 def load_config(root: Path) -> Site:
@@ -47,7 +52,7 @@ def load_config(root: Path) -> Site:
     if not path.exists():
         return Site(root=root)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(read_text(path)) or {}
     except yaml.YAMLError as e:
         raise BuildError(path, f"bad YAML: {e}") from None
     if not isinstance(data, dict):
@@ -55,4 +60,5 @@ def load_config(root: Path) -> Site:
     unknown = sorted(set(data) - KNOWN_KEYS)
     if unknown:
         raise BuildError(path, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_KEYS))}")
-    return Site(root=root, **data)
+    data = {k: v for k, v in data.items() if v is not None}  # `key:` with no value means the default
+    return Site(root=root, **typed(data, TYPES, path))

@@ -42,6 +42,7 @@ DIRECTIVES = {
     ("output", "false"): "remove-output",
     ("code-fold", "true"): "hide-input",
     ("code-fold", "show"): "show-input",
+    ("solution", "true"): "solution",
 }
 # Directives that are valid but not display flags: nbdev's and Quarto's own, and ours.
 OTHER_DIRECTIVES = {
@@ -52,34 +53,42 @@ TAGS = set(FASTPAGES_FLAGS.values()) | {"solution", "raises-exception", "skip-ex
 # How a post shows exercise answers (front-matter key `solutions`), as display tags.
 SOLUTION_TAGS = {"hidden": {"remove-cell"}, "collapsed": {"hide-input", "hide-output"}, "shown": set()}
 QUIET_FLAGS = {"export", "exports", "exporti", "default_exp"}  # nbdev 1 flags: valid, no effect on display
-FLAG = re.compile(r"^#\s?([\w-]+)\s*$")
-DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$")
+FLAG = re.compile(r"^\s*#\s*([\w-]+)\s*$")
+DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$")
 
 
 def parse_flags(source: str) -> tuple[list[str], dict[str, str], list[str], str]:
-    """Split a code cell's leading flag lines off: (tags, directives, unknown flags, remaining source).
+    """Split a cell's flag lines off: (tags, directives, unknown flags, remaining source).
 
-    `#|` lines are always directives. A one-word comment counts as a flag only if it is
-    a known one; `#word` written without a space is reported as an unknown flag and kept.
+    `#|` directives are read from the top of the cell, as Quarto and nbdev read them. A known
+    fastpages flag counts on any line, with any indentation, as fastpages found it; it is removed
+    from the code wherever it stands. An unknown `#word` line at the top is reported and kept.
     """
-    lines = source.splitlines()
-    tags, directives, unknown = [], {}, []
-    while lines:
-        if m := DIRECTIVE.match(lines[0]):
-            key, value = m[1], m[2]
-            directives[key] = value
-            if (key, value.lower()) in DIRECTIVES:
-                tags.append(DIRECTIVES[key, value.lower()])
-            elif key not in OTHER_DIRECTIVES:
-                unknown.append(lines[0])
-        elif (m := FLAG.match(lines[0])) and m[1].lower() in FASTPAGES_FLAGS.keys() | QUIET_FLAGS:
-            tags += [FASTPAGES_FLAGS[m[1].lower()]] if m[1].lower() in FASTPAGES_FLAGS else []
+    tags, directives, unknown, kept = [], {}, [], []
+    top = True  # directives count in the leading block of flag lines only
+    for line in source.splitlines():
+        flag = (m := FLAG.match(line)) and m[1].lower()
+        if top and (d := DIRECTIVE.match(line)):
+            directives[d[1]] = d[2]
+            tags += [DIRECTIVES[d[1], d[2].lower()]] if (d[1], d[2].lower()) in DIRECTIVES else []
+            unknown += [line] if (d[1], d[2].lower()) not in DIRECTIVES and d[1] not in OTHER_DIRECTIVES else []
+        elif flag in FASTPAGES_FLAGS or flag in QUIET_FLAGS:
+            tags += [FASTPAGES_FLAGS[flag]] if flag in FASTPAGES_FLAGS else []
         else:
-            if m and not lines[0].startswith("# "):
-                unknown.append(lines[0])
-            break
-        lines.pop(0)
-    return tags, directives, unknown, "\n".join(lines).strip("\n")
+            unknown += [line] if top and re.match(r"^#[\w-]+\s*$", line) else []
+            top, kept = False, [*kept, line]
+    return tags, directives, unknown, "\n".join(kept).strip("\n")
+
+
+def markdown_solution(cell) -> bool:
+    "A markdown cell whose first line is `#solution` or `#| solution: true`, or tagged `solution`, is an answer."
+    first = cell.source.lstrip().split("\n", 1)[0]
+    flagged = bool(re.match(r"^#\s*solution\s*$|^#\|\s*solution\s*:\s*true\s*$", first, re.I))
+    return flagged or "solution" in cell.metadata.get("tags", [])
+
+
+def without_first_line(source: str) -> str:
+    return source.lstrip().split("\n", 1)[1] if "\n" in source.lstrip() else ""
 
 
 def first_code_line(source: str) -> str:

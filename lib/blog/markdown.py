@@ -28,6 +28,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from lib.blog.errors import BuildError
+from lib.blog.paths import is_remote
 
 CALLOUTS = ("Note", "Tip", "Warning", "Important")
 
@@ -94,22 +95,24 @@ def local_images(state) -> None:
 
 
 class ImageAssets:
-    "Images a post links to: repository path -> site path. An image outside the repository is an error."
+    """Images a post links to: repository path -> site path. Only files under `images/` or the post's
+    own folder may be linked: a path that reaches elsewhere (`../.env`) is an error, not a copy."""
 
     def __init__(self, source: Path, root: Path, baseurl: str, slug: str):
         self.source, self.root, self.baseurl, self.slug = source, root.resolve(), baseurl, slug
+        self.allowed = (self.root / "images", source.parent.resolve())
         self.files: dict[str, Path] = {}
 
     def add(self, src: str) -> str:
         url = urlparse(src)
-        if url.scheme in ("http", "https") or src.startswith("//"):
+        if is_remote(src):
             raise BuildError(self.source, f"image {src} is loaded from outside the site; save it under images/")
         if url.scheme or not url.path:
             return src  # data: URIs and the like
         path = (self.root / url.path.lstrip("/")) if url.path.startswith("/") else self.source.parent / url.path
         path = Path(unquote(str(path))).resolve()
-        if not path.is_relative_to(self.root):
-            raise BuildError(self.source, f"image path {src} escapes the repository")
+        if not any(path.is_relative_to(folder) for folder in self.allowed):
+            raise BuildError(self.source, f"image path {src} is outside images/ and the post's folder")
         if not path.is_file():
             raise BuildError(self.source, f"image {src} not found (looked for {path})")
         site_path = f"images/{path.relative_to(self.root)}".replace("images/images/", "images/")

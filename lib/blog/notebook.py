@@ -43,13 +43,14 @@ class MarkdownCells:
 class PostExporter(MarkdownCells, HTMLExporter):
     "nbconvert's HTML exporter with the post template; output images become files."
 
-    def __init__(self, **kw):
+    def __init__(self, sanitize: bool = False, **kw):
         super().__init__(
             template_name="post",
             extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+            extra_template_paths=[str(TEMPLATES / "nbconvert")],  # shared.html.j2
             exclude_input_prompt=True,
             exclude_output_prompt=True,
-            preprocessors=preprocessors(),
+            preprocessors=preprocessors(sanitize),
             **kw,
         )
         self.md, self.md_env = markdown_parser(), {}
@@ -58,15 +59,16 @@ class PostExporter(MarkdownCells, HTMLExporter):
 class DeckExporter(MarkdownCells, SlidesExporter):
     "nbconvert's reveal.js exporter, with reveal.js served from the site and nothing from a CDN."
 
-    def __init__(self, reveal_url: str, **kw):
+    def __init__(self, reveal_url: str, sanitize: bool = False, **kw):
         super().__init__(
             template_name="slides",
             extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+            extra_template_paths=[str(TEMPLATES / "nbconvert")],  # shared.html.j2
             reveal_url_prefix=reveal_url,
             reveal_theme="white",  # the one theme vendored, see `make vendor`
             exclude_input_prompt=True,
             exclude_output_prompt=True,
-            preprocessors=slide_preprocessors(),
+            preprocessors=slide_preprocessors(sanitize),
             **kw,
         )
         self.md, self.md_env = markdown_parser(), {}

@@ -1,17 +1,40 @@
 """Stage 2, preprocess: flags become cell tags (see `flags.py`), then nbconvert acts on the tags.
 
-The chain: FlagPreprocessor (flags and solutions to tags), nbconvert's TagRemovePreprocessor,
-AltTextPreprocessor, nbconvert's ExtractOutputPreprocessor. Slides add SlidePreprocessor and
-TruncateOutputs.
+The chain: OutputLimits, FlagPreprocessor (flags and solutions to tags), nbconvert's
+TagRemovePreprocessor, nbconvert's SanitizeHTML (with `sanitize_outputs: true`), AltTextPreprocessor,
+nbconvert's ExtractOutputPreprocessor. Slides add SlidePreprocessor and TruncateOutputs.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from nbconvert.preprocessors import ExtractOutputPreprocessor, Preprocessor, TagRemovePreprocessor
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 
-from lib.blog.flags import SOLUTION_TAGS, first_code_line, parse_flags
+from lib.blog.errors import BuildError
+from lib.blog.flags import SOLUTION_TAGS, first_code_line, markdown_solution, parse_flags, without_first_line
+
+MB = 1024 * 1024
+# One output above WARN_SIZE is worth a warning (a page that heavy is slow to read); above
+# MAX_SIZE it is an error, since it would also stall the search indexer and every reader's browser.
+WARN_SIZE, MAX_SIZE = 5 * MB, 50 * MB
+
+
+class OutputLimits(Preprocessor):
+    "Warn about an output over WARN_SIZE bytes; stop the build for one over MAX_SIZE."
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            size = len(json.dumps(output.get("data", output.get("text", ""))))
+            if size > MAX_SIZE:
+                message = f"an output of {size / MB:.0f} MB is over the limit of {MAX_SIZE // MB} MB"
+                raise BuildError(resources.get("source", "notebook"), message, index + 1)
+            if size > WARN_SIZE:
+                warning = f"cell {index + 1}: an output of {size / MB:.1f} MB makes a heavy page"
+                resources.setdefault("warnings", []).append(warning)
+        return cell, resources
 
 
 class FlagPreprocessor(Preprocessor):
@@ -19,6 +42,10 @@ class FlagPreprocessor(Preprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         cell.metadata["number"] = index + 1  # for messages about this cell
+        if cell.cell_type == "markdown" and markdown_solution(cell):
+            cell.source = without_first_line(cell.source) if cell.source.lstrip().startswith("#") else cell.source
+            tags = SOLUTION_TAGS[resources.get("solutions", "hidden")]
+            cell.metadata["tags"] = sorted(set(cell.metadata.get("tags", [])) | tags | {"solution"})
         if cell.cell_type != "code":
             return cell, resources
         tags, directives, unknown, cell.source = parse_flags(cell.source)
@@ -50,9 +77,11 @@ def _describe(source: str, number: int) -> str:
     return f"Figure from cell {number}: {first}" if first else f"Figure from cell {number}"
 
 
-def preprocessors() -> list[Preprocessor]:
-    "The chain, in order. Removal runs before extraction, so hidden images are never written."
+def preprocessors(sanitize: bool = False) -> list[Preprocessor]:
+    """The chain, in order. Removal runs before extraction, so hidden images are never written.
+    `sanitize`: notebooks are untrusted; HTML and markdown are cleaned, script and SVG outputs dropped."""
     return [
+        OutputLimits(),
         FlagPreprocessor(),
         TagRemovePreprocessor(
             remove_cell_tags={"remove-cell"},
@@ -60,9 +89,18 @@ def preprocessors() -> list[Preprocessor]:
             remove_all_outputs_tags={"remove-output"},
             enabled=True,
         ),
+        *([SanitizeHTML(enabled=True)] if sanitize else []),
         AltTextPreprocessor(),
-        ExtractOutputPreprocessor(enabled=True),  # files named {unique_key}_{cell}_{index}, unique_key = slug
+        ExtractImages(enabled=True),
     ]
+
+
+class ExtractImages(ExtractOutputPreprocessor):
+    """nbconvert's extractor, naming files by the cell's place in the notebook as written
+    ({slug}_{cell}_{output}), so the post and its slides share the same image files."""
+
+    def preprocess_cell(self, cell, resources, index):
+        return super().preprocess_cell(cell, resources, cell.metadata.get("number", index + 1) - 1)
 
 
 class SlidePreprocessor(Preprocessor):
@@ -92,6 +130,7 @@ class TruncateOutputs(Preprocessor):
         return cell, resources
 
 
-def slide_preprocessors() -> list[Preprocessor]:
-    "Flags and solutions as in the post, then slide boundaries and short outputs."
-    return [*preprocessors()[:2], SlidePreprocessor(), TruncateOutputs()]
+def slide_preprocessors(sanitize: bool = False) -> list[Preprocessor]:
+    "The post's chain, with slide boundaries and short outputs before images become files (the post's own)."
+    chain = preprocessors(sanitize)
+    return [*chain[:-1], SlidePreprocessor(), TruncateOutputs(), chain[-1]]

@@ -18,7 +18,9 @@ import frontmatter
 import nbformat
 import yaml
 
-from lib.blog.errors import BuildError
+from lib.blog.errors import BuildError, read_text
+from lib.blog.paths import check_url
+from lib.blog.schema import typed
 
 # fastpages' front-matter keys, plus Quarto's `description`/`date` spellings.
 KNOWN_KEYS = {
@@ -28,6 +30,12 @@ KNOWN_KEYS = {
 }  # fmt: skip
 # Keys read elsewhere (layout, use_math) or by later stages; accepted but not Post fields.
 POST_KEYS = KNOWN_KEYS - {"description", "layout", "use_math"}
+TYPES = {
+    **dict.fromkeys(("title", "summary", "description", "author", "permalink", "image", "branch", "layout"), str),
+    **dict.fromkeys(("toc", "badges", "comments", "hide", "search_exclude", "colab_student", "use_math"), bool),
+    **dict.fromkeys(("hide_github_badge", "hide_colab_badge", "hide_binder_badge"), bool),
+    "sticky_rank": int, "categories": list, "solutions": str,
+}  # fmt: skip
 SOLUTIONS = ("hidden", "collapsed", "shown")
 NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 
@@ -58,12 +66,13 @@ class Post:
     colab_student: bool = False  # the Colab badge opens the student notebook
     warnings: list[str] = field(default_factory=list)
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
+    image_url: str = ""  # `image` as a URL in the site, or a remote URL; filled in by the render stage
     nb: nbformat.NotebookNode | None = None
     text: str = ""
 
     @property
     def url(self) -> str:
-        "Site-relative URL, without the baseurl."
+        "Site-relative URL, without the baseurl (the permalink was checked by `make_post`)."
         if self.permalink:
             return "/" + self.permalink.strip("/") + ("/" if self.permalink.endswith("/") else "")
         return f"/{self.date:%Y/%m/%d}/{self.slug}.html"
@@ -83,6 +92,7 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
     "Check front matter `meta` and build the Post; unknown keys warn, or fail when `strict`."
     if not isinstance(meta, dict):
         raise BuildError(path, "front matter must be a mapping of keys to values", cell)
+    meta = typed(meta, TYPES, path, cell)
     if not str(meta.get("title") or "").strip():
         raise BuildError(path, "missing title in front matter", cell)
     unknown = sorted(set(meta) - KNOWN_KEYS)
@@ -91,30 +101,28 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
         raise BuildError(path, message, cell)
     if meta.get("solutions", "hidden") not in SOLUTIONS:
         raise BuildError(path, f"solutions: {meta['solutions']!r} is not one of {', '.join(SOLUTIONS)}", cell)
+    if meta.get("permalink"):
+        check_url(meta["permalink"], path)
     day, slug = date_and_slug(path)
     summary = meta.get("summary", meta.get("description")) or ""
     meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}
-    meta["summary"], cats = str(summary), meta.pop("categories", [])
-    post = Post(path=path, kind=kind, slug=slug, date=day, categories=_as_list(cats), **meta, **body)
+    meta["summary"] = summary
+    post = Post(path=path, kind=kind, slug=slug, date=day, **meta, **body)
     post.warnings += [f"{path}: {message}"] if unknown else []
     return post
-
-
-def _as_list(value) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else [s.strip() for s in str(value).split(",")]
 
 
 def read_markdown(path: Path, strict: bool = False) -> Post:
     "A `_posts/*.md` file with YAML front matter."
     try:
-        meta, text = frontmatter.parse(path.read_text(encoding="utf-8"))
+        meta, text = frontmatter.parse(read_text(path))
     except yaml.YAMLError as e:
         raise BuildError(path, f"bad YAML in front matter: {e}") from None
     return make_post(path, "markdown", meta, strict, text=text)
 
 
 def load_notebook(path: Path) -> nbformat.NotebookNode:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         json.loads(text)  # json's own message carries the line and column of the fault
     except json.JSONDecodeError as e:
@@ -125,9 +133,24 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
         # Schema validation costs a fraction of a second per process; the render stage
         # validates the notebooks it renders, so unchanged posts skip it.
         nb = nbformat.reader.reads(text)
-        return nb if nb.nbformat == 4 else nbformat.convert(nb, 4)
+        nb = nb if nb.nbformat == 4 else nbformat.convert(nb, 4)
     except Exception as e:
         raise BuildError(path, f"not a valid notebook: {e}") from None
+    check_cells(path, nb)
+    return nb
+
+
+def check_cells(path: Path, nb) -> None:
+    "What every later stage relies on, checked cheaply: each cell has a known type and a text source."
+    if not isinstance(nb.get("cells"), list):
+        raise BuildError(path, "not a valid notebook: no list of cells")
+    for number, cell in enumerate(nb.cells, 1):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise BuildError(path, "cell has no cell_type of code, markdown or raw", number)
+        if not isinstance(cell.get("source"), str):
+            raise BuildError(path, "cell has no source text", number)
+        if not isinstance(cell.setdefault("metadata", {}), dict):
+            raise BuildError(path, "cell metadata is not a map", number)
 
 
 FASTPAGES_LINE = re.compile(r"^-\s*([\w-]+)\s*:\s*(.*)$")
@@ -189,9 +212,22 @@ def read_post(path: Path, strict: bool = False) -> Post:
 
 
 def source_files(root: Path) -> list[Path]:
-    "Every post source, in a stable order. Files the builder cannot read are an error, not skipped."
-    files = sorted((root / "_notebooks").glob("*.ipynb")) + sorted((root / "_posts").glob("*"))
-    unreadable = [p for p in files if p.suffix not in READERS and p.is_file() and not p.name.startswith(".")]
-    if unreadable:
-        raise BuildError(unreadable[0], f"no reader for {unreadable[0].suffix or 'files without a suffix'} files")
-    return [p for p in files if p.suffix in READERS]
+    """Every post source, in a stable order. A file the builder would not read is an error, not skipped:
+    a markdown file among the notebooks, a post in a subfolder, a source that links out of the repository."""
+    notebooks = sorted(p for p in (root / "_notebooks").glob("*") if not p.name.startswith((".", "_")))
+    posts = sorted(p for p in (root / "_posts").glob("*") if not p.name.startswith("."))
+    for path in notebooks + posts:
+        refuse(path, root)
+    return [p for p in notebooks if p.suffix == ".ipynb"] + posts
+
+
+def refuse(path: Path, root: Path) -> None:
+    "Raise for a source the build must not silently skip or follow."
+    if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(root.resolve()):
+        raise BuildError(path, f"is a link to {path.resolve()}, outside the repository")
+    if path.parent.name == "_notebooks" and path.suffix in (".md", ".markdown"):
+        raise BuildError(path, "markdown posts belong in _posts/; _notebooks/ holds notebooks")
+    if path.parent.name == "_posts" and path.is_dir() and not path.suffix:
+        raise BuildError(path, "posts in subfolders of _posts/ are not read yet; move them up into _posts/")
+    if path.parent.name == "_posts" and path.suffix not in READERS:
+        raise BuildError(path, f"no reader for {path.suffix or 'files without a suffix'} files")

@@ -1,25 +1,68 @@
-"""Stage 4, write: the whole site goes to a temporary folder that replaces the old one in one rename.
+"""Stage 4, write: the whole site goes to a temporary folder that is swapped with the old one.
 
-A build that fails at any point leaves the previous site as it was.
+A build that fails at any point leaves the previous site as it was. On Linux the swap is one
+`renameat2(RENAME_EXCHANGE)`, so `_site` never disappears, not even for a moment; elsewhere the
+old folder is renamed away just before the new one takes its place. A lock file beside the output
+folder keeps two builds from writing it at once.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from lib.blog.cache import tracked
 from lib.blog.errors import BuildError
+from lib.blog.paths import inside
+
+PAGEFIND_TIMEOUT = 300  # seconds; pagefind indexes 1,000 pages in a few seconds
+LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; builds there are not guarded against each other
+    fcntl = None
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    "Hold `<out>.lock` for the whole build; a second build at the same time stops with a clear message."
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = out.with_name(f"{out.name}.lock")
+    with open(lock, "a") as f:
+        try:
+            if fcntl:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError(out, f"another build is writing this folder (it holds {lock.name}); wait for it") from None
+        yield
+
+
+def die_with_parent() -> None:
+    "Run in a child before exec: Linux kills it when the build dies, even by SIGKILL."
+    if LIBC is not None:
+        LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def index_search(folder: Path) -> None:
     "Full-text search index by pagefind (its pip wheel carries the binary; no network needed)."
     cmd = [sys.executable, "-m", "pagefind", "--site", str(folder), "--silent"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=PAGEFIND_TIMEOUT, preexec_fn=die_with_parent
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(folder, f"pagefind took over {PAGEFIND_TIMEOUT} s and was stopped") from None
     if result.returncode:
         raise BuildError(folder, f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
 
@@ -27,36 +70,63 @@ def index_search(folder: Path) -> None:
 def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes]) -> None:
     "The search index only depends on the pages: when none changed, the previous index is copied."
     pages = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()) if k.endswith(".html")))
-    stamp = "pagefind/pages.sha256"
-    if (out / stamp).exists() and (out / stamp).read_text() == pages.hexdigest():
-        shutil.copytree(out / "pagefind", tmp / "pagefind")
+    stamp = out / "pagefind" / "pages.sha256"
+    # An index that came with a clone was not built here: its scripts are not to be trusted.
+    if stamp.is_file() and stamp.read_text() == pages.hexdigest() and not tracked(out):
+        shutil.copytree(out / "pagefind", tmp / "pagefind", symlinks=True)
     else:
         index_search(tmp)
-        (tmp / stamp).write_text(pages.hexdigest())
+        (tmp / "pagefind" / "pages.sha256").write_text(pages.hexdigest())
 
 
-def write_site(files: dict[str, bytes], out: Path, search: bool = True) -> None:
+def write_files(tmp: Path, files: dict[str, bytes]) -> None:
+    for rel, data in sorted(files.items()):
+        path = inside(tmp, rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def write_site(files: dict[str, bytes], out: Path, search: bool = True, check=None) -> None:
+    """Write `files` into a fresh folder, index it, run `check(folder)` on it, then swap it in.
+    Call it while holding `locked(out)`."""
     out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
     try:
         tmp.chmod(0o755)
-        for rel, data in sorted(files.items()):
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        write_files(tmp, files)
         if search:
             reuse_or_index(tmp, out, files)
+        if check:
+            check(tmp)
         swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def remove_leftovers(out: Path) -> None:
+    "Temporary and old folders of a build that was killed (we hold the lock, so none is in use)."
+    for path in out.parent.glob(f"{out.name}.tmp-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(out.with_name(f"{out.name}.old"), ignore_errors=True)
+
+
+def exchange(a: Path, b: Path) -> bool:
+    "Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where the OS cannot."
+    if LIBC is None or not hasattr(LIBC, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return LIBC.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def swap(new: Path, out: Path) -> None:
-    old = out.with_name(f"{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
+    if not out.exists():
+        os.replace(new, out)
+    elif exchange(new, out):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old site
+    else:
+        old = out.with_name(f"{out.name}.old")
         os.replace(out, old)
-    os.replace(new, out)
-    shutil.rmtree(old, ignore_errors=True)
+        os.replace(new, out)
+        shutil.rmtree(old, ignore_errors=True)

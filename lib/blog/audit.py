@@ -1,0 +1,156 @@
+"""The last check of every build, over the files it is about to publish.
+
+Each earlier stage is meant to keep hidden cells hidden and to load nothing from other hosts;
+this pass checks the result instead of trusting them, so a bug anywhere (a template, a flag
+syntax, the search indexer) fails the build rather than leaking. Written by hand: it is a
+text search over what was written, which no library offers.
+
+* Leaks: a line of a hidden cell (`#hide`, hidden input or output, an answer whose post hides
+  answers) must not appear in the post's page, its slides or its search record; an answer line
+  must not appear in the student notebook.
+* Outside loads: `src`, `srcset`, stylesheet and icon `href`s, and CSS `url()` pointing at
+  another host are errors when `offline: true`, else one warning each. A link (`<a href>`) is
+  not a load, and neither is a click-to-load embed, whose address sits in a `data-` attribute.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from lib.blog.errors import BuildError
+from lib.blog.flags import SOLUTION_TAGS, markdown_solution, parse_flags
+from lib.blog.paths import is_remote, url_to_file
+from lib.blog.read import Post
+
+MIN_LINE = 8  # shorter lines (`x = 1`, `plt.show()`) are too common to mean a leak
+LOADERS = "img|script|iframe|source|video|audio|embed|object|input|track|link|image|use|style"
+TAG = re.compile(rf"<({LOADERS})\b([^>]*)>", re.I)
+ATTR = re.compile(r"""([\w:-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", re.I)
+LOADING_RELS = {"stylesheet", "icon", "apple-touch-icon", "preload", "modulepreload", "manifest", "prefetch"}
+STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.I | re.S)
+
+
+def normal(line: str) -> str:
+    return " ".join(line.split())
+
+
+def lines_of(text: str) -> set[str]:
+    return {n for line in text.splitlines() if len(n := normal(line)) >= MIN_LINE and any(c.isalnum() for c in n)}
+
+
+def output_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text", "") if out.get("output_type") == "stream" else "")
+        parts.append(out.get("data", {}).get("text/plain", ""))
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def cell_tags(cell, solutions: str) -> set[str]:
+    "The display tags a cell ends up with, as the preprocess stage gives them."
+    tags = set(cell.metadata.get("tags", []))
+    if cell.cell_type == "code":
+        tags |= set(parse_flags(cell.source)[0])
+    elif cell.cell_type == "markdown" and markdown_solution(cell):
+        tags |= {"solution"}
+    return tags | (SOLUTION_TAGS[solutions] if "solution" in tags else set())
+
+
+def answer_lines(cell) -> set[str]:
+    "An answer's code lines (its leading comments are the task, which students see), or a written answer."
+    code = cell.cell_type == "code"
+    return {line for line in lines_of(parse_flags(cell.source)[3]) if not (code and line.startswith("#"))}
+
+
+def secrets(post: Post) -> tuple[set[str], set[str]]:
+    "(lines hidden from the post's pages, answer lines kept from students), less any line shown elsewhere."
+    hidden, answers, shown = set(), set(), set()
+    for cell in post.nb.cells[1:] if post.nb else []:
+        tags = cell_tags(cell, post.solutions)
+        source, outputs = lines_of(parse_flags(cell.source)[3]), lines_of(output_text(cell))
+        answers |= answer_lines(cell) if "solution" in tags else set()
+        hidden |= source if tags & {"remove-cell", "remove-input"} else set()
+        hidden |= outputs if tags & {"remove-cell", "remove-output"} else set()
+        shown |= (set() if tags & {"remove-cell", "remove-input"} else source) | (
+            set() if tags & {"remove-cell", "remove-output"} else outputs
+        )
+    return hidden - shown, answers - shown
+
+
+def page_text(data: bytes) -> str:
+    "What a reader or a search engine sees of an HTML page: tags dropped, entities decoded, spaces folded."
+    return normal(html.unescape(re.sub(r"<[^>]+>", " ", data.decode("utf-8", "replace"))))
+
+
+def notebook_text(data: bytes) -> str:
+    cells = json.loads(data).get("cells", [])
+    return normal("\n".join("".join(c.get("source", "")) for c in cells))
+
+
+def search_records(folder: Path) -> dict[str, str]:
+    "pagefind's record of each page (URL -> text), read from its gzipped fragment files."
+    records = {}
+    for path in (folder / "pagefind" / "fragment").glob("*.pf_fragment"):
+        data = gzip.decompress(path.read_bytes())
+        record = json.loads(data[data.index(b"{") :])
+        records[record.get("url", "")] = normal(record.get("content", ""))
+    return records
+
+
+def leaks(posts: list[Post], files: dict[str, bytes], folder: Path) -> Iterator[tuple[Post, str, str]]:
+    "(post, file, line) for each hidden line found where it must not be."
+    records = search_records(folder)
+    for post in posts:
+        hidden, answers = secrets(post)
+        if not hidden and not answers:
+            continue
+        places = {url_to_file(post.url): page_text, f"slides/{post.slug}.html": page_text}
+        texts = {f: read(files[f]) for f, read in places.items() if f in files}
+        texts["the search index"] = records.get(post.url, "")
+        student = f"notebooks/{post.slug}-student.ipynb"
+        for name, text in texts.items():
+            yield from ((post, name, line) for line in sorted(hidden | answers) if line in text)
+        if student in files:
+            text = notebook_text(files[student])
+            yield from ((post, student, line) for line in sorted(answers) if line in text)
+
+
+def outside_loads(name: str, data: bytes) -> Iterator[str]:
+    "Each address on another host that the HTML or CSS file `name` makes a browser load."
+    text = data.decode("utf-8", "replace")
+    css = [text] if name.endswith(".css") else STYLE_BLOCK.findall(text)
+    for tag, attrs in TAG.findall(text) if name.endswith(".html") else []:
+        found = {k.lower(): v.strip("\"'") for k, v in ATTR.findall(attrs)}
+        css.append(found.get("style", ""))
+        rels, tag = set(found.get("rel", "").lower().split()), tag.lower()
+        keys = ["src", "srcset", "data", "poster", "xlink:href"]
+        keys += ["href"] if tag in ("image", "use") or (tag == "link" and rels & LOADING_RELS) else []
+        for key in keys:
+            for url in found.get(key, "").split(",") if key == "srcset" else [found.get(key, "")]:
+                if url.strip() and is_remote(url.split()[0]):
+                    yield url.split()[0]
+    for block in css:
+        for url in (a or b for a, b in CSS_URL.findall(block)):
+            if is_remote(url):
+                yield url
+
+
+def audit(posts: list[Post], files, folder: Path, offline: bool, warn: Callable[[str], None]) -> None:
+    "Check the site written to `folder` (files: site path -> bytes, with `.owner` of each path)."
+    for post, name, line in leaks(posts, files, folder):
+        raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
+    for name, data in files.items():
+        if not name.endswith((".html", ".css")):
+            continue
+        for url in outside_loads(name, data):
+            source = files.owner.get(name, name) if hasattr(files, "owner") else name
+            message = f"{name} loads {url} from another host"
+            if offline:
+                raise BuildError(source, f"{message}, and offline: true is set")
+            warn(f"{source}: {message}")

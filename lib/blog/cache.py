@@ -1,0 +1,112 @@
+"""A cache of rendered posts that holds data only: JSON entries and content-addressed files.
+
+Nothing read back from here can run code (no pickle), every entry is written atomically, and
+anything unreadable, corrupt, or tracked by git (so it came with a clone, not from this machine's
+own builds) is a miss, never an error. A `.gitignore` inside keeps the folder out of commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    "Write `data` to a temporary file beside `path`, then rename it into place."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def tracked(folder: Path) -> set[Path]:
+    "Files under `folder` that git tracks (empty outside a repository or without git)."
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--full-name", "--", "."], cwd=folder, capture_output=True, timeout=30
+        )
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if out.returncode or top.returncode:
+        return set()
+    root = Path(top.stdout.decode().strip())
+    return {(root / name).resolve() for name in out.stdout.decode().split("\0") if name}
+
+
+def read_json(path: Path, ignore: set[Path] = frozenset()):
+    "The JSON in `path`, or None when it is missing, unreadable, corrupt or in `ignore`."
+    if path.resolve() in ignore:
+        return None
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+class Cache:
+    "entries/<key>.json -> {meta, files: {site path: sha256}}; blobs/<sha256> hold the bytes."
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / ".gitignore").exists():
+            write_atomic(folder / ".gitignore", b"# Built by the site builder; never commit it.\n*\n")
+        self.ignore = tracked(folder)
+        self.used: set[str] = set()
+
+    def get(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
+        "(meta, files) stored under `key`, or None for a miss."
+        self.used.add(key)
+        entry = read_json(self.folder / "entries" / f"{key}.json", self.ignore)
+        if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
+            return None
+        files = {}
+        for rel, digest in entry["files"].items():
+            blob = self.folder / "blobs" / str(digest)
+            data = None if blob.resolve() in self.ignore else _read(blob)
+            if data is None or hashlib.sha256(data).hexdigest() != digest:
+                return None
+            files[rel] = data
+        return entry.get("meta", {}), files
+
+    def put(self, key: str, meta: dict, files: dict[str, bytes]) -> None:
+        "Store blobs first and the entry last, so a killed build leaves no entry without its files."
+        digests = {}
+        for rel, data in files.items():
+            digests[rel] = hashlib.sha256(data).hexdigest()
+            blob = self.folder / "blobs" / digests[rel]
+            if not blob.exists():
+                write_atomic(blob, data)
+        entry = json.dumps({"meta": meta, "files": digests}, sort_keys=True).encode()
+        write_atomic(self.folder / "entries" / f"{key}.json", entry)
+        self.used.add(key)
+
+    def prune(self) -> None:
+        "Drop entries this build did not use, and blobs no entry names, so the cache stays the site's size."
+        keep: set[str] = set()
+        for path in (self.folder / "entries").glob("*.json"):
+            entry = read_json(path) if path.stem in self.used else None
+            if isinstance(entry, dict) and isinstance(entry.get("files"), dict):
+                keep |= {str(d) for d in entry["files"].values()}
+            else:
+                path.unlink(missing_ok=True)
+        for blob in (self.folder / "blobs").glob("*"):
+            if blob.name not in keep:
+                blob.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
