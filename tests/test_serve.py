@@ -1,13 +1,23 @@
-"`python -m lib.blog serve`: serves on 127.0.0.1 and rebuilds when a post changes."
+"""`python -m lib.blog serve`: serves on 127.0.0.1, rebuilds when a post changes, survives failed builds
+and shows their error in the page, never lists a folder and never follows a symlink out of the site.
 
+Each test starts the real server in a subprocess and talks to it over HTTP; every wait is bounded.
+"""
+
+import contextlib
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
-from helpers import markdown_post, site
+from helpers import CONFIG, markdown_post, site
+
+GOOD = "---\ntitle: Before\n---\nFirst text\n"
+NOTE = "/2020/01/02/note.html"
+BANNER = '<body><div id="build-error"'
 
 
 def free_port() -> int:
@@ -36,19 +46,124 @@ def wait_for(check, seconds: float = 30):
     return None
 
 
-def test_serve_rebuilds_when_a_post_changes(tmp_path):
-    root = site(tmp_path)
-    post = markdown_post(root, "---\ntitle: Before\n---\nFirst text\n")
-    port = free_port()
+def edit_until(path: Path, text: str, check, seconds: float = 60):
+    "Write `path` until `check` passes: the watcher may start a moment after the server first answers."
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        path.write_text(text)
+        if result := wait_for(check, seconds=5):
+            return result
+    return None
+
+
+@contextlib.contextmanager
+def serving(root: Path, *options: str):
+    "Run `serve` on `root` until the block ends; yields the base URL, the process and its stderr log."
+    port, log = free_port(), root.parent / "serve.log"
     cmd = [sys.executable, "-m", "lib.blog", "serve", "--root", str(root), "--port", str(port), "--no-search"]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/2020/01/02/note.html"
+    with open(log, "w") as err:
+        server = subprocess.Popen([*cmd, *options], stdout=subprocess.DEVNULL, stderr=err)
+    url = f"http://127.0.0.1:{port}"
     try:
-        assert wait_for(lambda: "First text" in fetch(url)[1])
-        post.write_text("---\ntitle: After\n---\nSecond text\n")
-        assert wait_for(lambda: "Second text" in fetch(url)[1])
-        status, body = fetch(f"http://127.0.0.1:{port}/no-such-page.html")
-        assert status == 404 and "Page not found" in body
+        assert wait_for(lambda: fetch(url + "/")[0], seconds=60), "the server never answered"
+        yield url, server, log
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def test_serve_rebuilds_when_a_post_changes(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, GOOD)
+    with serving(root) as (url, _, _):
+        assert "First text" in fetch(url + NOTE)[1]
+        assert edit_until(post, "---\ntitle: After\n---\nSecond text\n", lambda: "Second text" in fetch(url + NOTE)[1])
+        status, body = fetch(f"{url}/no-such-page.html")
+        assert status == 404 and "Page not found" in body and "build-error" not in body
+
+
+def test_serve_survives_a_failing_build_and_shows_the_error(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, GOOD)
+    with serving(root) as (url, server, log):
+        bad = root / "_posts" / "<i>oops.md"  # a BuildError whose message holds markup, which must be escaped
+        assert edit_until(bad, "---\ntitle: Oops\n---\n", lambda: BANNER in fetch(url + NOTE)[1])
+        status, body = fetch(url + NOTE)
+        assert status == 200 and "First text" in body, "the last good site is still served"
+        assert "&lt;i&gt;oops.md" in body and "<i>oops.md" not in body
+        status, body = fetch(f"{url}/no-such-page.html")
+        assert status == 404 and "Page not found" in body and BANNER in body
+        assert server.poll() is None
+    errors = [line for line in log.read_text().splitlines() if line.startswith("error: ")]
+    assert errors and "oops.md" in errors[0] and "Traceback" not in log.read_text()
+
+
+def test_serve_clears_the_error_after_a_good_build(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, GOOD)
+    with serving(root) as (url, _, _):
+        assert edit_until(post, "---\ntitle: ''\n---\nNo title\n", lambda: BANNER in fetch(url + NOTE)[1])
+        fixed = "---\ntitle: Fixed\n---\nFixed text\n"
+        assert edit_until(post, fixed, lambda: "Fixed text" in fetch(url + NOTE)[1])
+        for path in (NOTE, "/", "/no-such-page.html"):
+            assert "build-error" not in fetch(url + path)[1]
+
+
+def test_serve_shows_an_error_page_when_the_first_build_fails(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, GOOD)
+    # A file where the output folder's parent should be: the build fails with an OSError, not a BuildError.
+    blocker = root / "blocker"
+    blocker.write_text("not a folder")
+    with serving(root, "--out", str(blocker / "_site")) as (url, server, log):
+        for path in ("/", NOTE, "/no-such-page.html"):
+            status, body = fetch(url + path)
+            assert status == 503 and 'id="build-error"' in body and "blocker" in body
+        blocker.unlink()
+        blocker.mkdir()
+        assert edit_until(post, GOOD, lambda: fetch(url + NOTE)[0] == 200)
+        status, body = fetch(url + NOTE)
+        assert "First text" in body and "build-error" not in body
+    assert "error: " in log.read_text() and "Traceback" not in log.read_text()
+
+
+def test_serve_lists_no_folders(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, GOOD)
+    with serving(root) as (url, _, _):
+        assert fetch(url + NOTE)[0] == 200
+        for path in ("/2020/01/02/", "/2020/01/02", "/2020/", "/assets/"):
+            status, body = fetch(url + path)
+            assert status == 404 and "Page not found" in body and "note.html" not in body
+
+
+def test_serve_follows_no_symlink_out_of_the_site(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, GOOD)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    with serving(root) as (url, _, _):
+        out = root / "_site"
+        (out / "leak.txt").symlink_to(secret)
+        (out / "leak").symlink_to(tmp_path, target_is_directory=True)
+        (out / "alias.html").symlink_to(out / "index.html")  # a link that stays inside is fine
+        assert fetch(url + "/alias.html")[0] == 200
+        for path in ("/leak.txt", "/leak/secret.txt", "/leak/", "/../secret.txt", "/%2e%2e/secret.txt"):
+            status, body = fetch(url + path)
+            assert status == 404 and "top secret" not in body
+
+
+def test_serve_keeps_the_baseurl(tmp_path):
+    root = site(tmp_path, CONFIG + "baseurl: /blog\n")
+    markdown_post(root, GOOD)
+    with serving(root) as (url, _, _):
+        status, body = fetch(f"{url}/blog{NOTE}")
+        assert status == 200 and "First text" in body
+        status, body = fetch(f"{url}/blog")  # redirected to /blog/, where the index's relative links work
+        assert status == 200 and "Before" in body
+        status, body = fetch(f"{url}/blog/no-such-page.html")
+        assert status == 404 and "Page not found" in body

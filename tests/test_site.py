@@ -191,7 +191,9 @@ def test_an_image_path_escaping_the_repository_is_an_error(tmp_path):
     root = site(tmp_path)
     (tmp_path / "outside.png").write_bytes(b"png")
     markdown_post(root, "---\ntitle: T\n---\n![x](../../outside.png)\n")
-    with pytest.raises(BuildError, match=r"2020-01-02-note.md: image path ../../outside.png is outside images/ and the post's folder"):
+    with pytest.raises(
+        BuildError, match=r"2020-01-02-note.md: image path ../../outside.png is outside images/ and the post's folder"
+    ):
         built(root)
 
 
@@ -213,7 +215,9 @@ def test_two_posts_with_one_url_are_an_error(tmp_path):
     root = site(tmp_path)
     markdown_post(root, "---\ntitle: A\n---\n", name="2020-01-01-same.md")
     notebook(root, "x = 1", name="2020-01-01-same.ipynb")
-    with pytest.raises(BuildError, match=r"same.md: writes 2020/01/01/same.html, which .*2020-01-01-same.ipynb writes too"):
+    with pytest.raises(
+        BuildError, match=r"same.md: writes 2020/01/01/same.html, which .*2020-01-01-same.ipynb writes too"
+    ):
         built(root)
 
 

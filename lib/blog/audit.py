@@ -34,6 +34,7 @@ ATTR = re.compile(r"""([\w:-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", re.I)
 LOADING_RELS = {"stylesheet", "icon", "apple-touch-icon", "preload", "modulepreload", "manifest", "prefetch"}
 STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.I | re.S)
+STYLE_ATTR = re.compile(r"""\sstyle\s*=\s*("[^"]*"|'[^']*')""", re.I)
 
 
 def normal(line: str) -> str:
@@ -124,10 +125,9 @@ def leaks(posts: list[Post], files: dict[str, bytes], folder: Path) -> Iterator[
 def outside_loads(name: str, data: bytes) -> Iterator[str]:
     "Each address on another host that the HTML or CSS file `name` makes a browser load."
     text = data.decode("utf-8", "replace")
-    css = [text] if name.endswith(".css") else STYLE_BLOCK.findall(text)
+    css = [text] if name.endswith(".css") else STYLE_BLOCK.findall(text) + STYLE_ATTR.findall(text)
     for tag, attrs in TAG.findall(text) if name.endswith(".html") else []:
         found = {k.lower(): v.strip("\"'") for k, v in ATTR.findall(attrs)}
-        css.append(found.get("style", ""))
         rels, tag = set(found.get("rel", "").lower().split()), tag.lower()
         keys = ["src", "srcset", "data", "poster", "xlink:href"]
         keys += ["href"] if tag in ("image", "use") or (tag == "link" and rels & LOADING_RELS) else []

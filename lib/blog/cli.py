@@ -1,68 +1,22 @@
-"`python -m lib.blog build|serve`: the command line of the site builder."
+"""`python -m lib.blog build|serve|execute|lint|check|handouts`: the command line.
+
+Every command reports a bad input the same way: one `error:` line naming the file (and the cell),
+exit status 1, no traceback. That is done once, in `main`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lib.blog.build import build
-from lib.blog.config import load_config
 from lib.blog.errors import BuildError
-
-WATCHED = ("_notebooks", "_posts", "images", "_config.yml")
-
-
-def run_build(args) -> bool:
-    try:
-        build(args.root, args.out, strict=args.strict, search=args.search, cache=args.cache)
-        return True
-    except BuildError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return False
+from lib.blog.serve import serve
 
 
-class SiteHandler(SimpleHTTPRequestHandler):
-    "Serves the site under its baseurl, with the site's own 404 page."
-
-    baseurl = ""
-
-    def translate_path(self, path: str) -> str:
-        if self.baseurl and path.startswith(self.baseurl):
-            path = path[len(self.baseurl) :] or "/"
-        return super().translate_path(path)
-
-    def send_error(self, code, message=None, explain=None):
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.exists():
-            return super().send_error(code, message, explain)
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-def serve(args) -> int:
-    from watchfiles import watch  # only the server needs it
-
-    run_build(args)
-    out = (args.out or args.root / "_site").resolve()
-    handler = type("Handler", (SiteHandler,), {"baseurl": load_config(args.root).baseurl.rstrip("/")})
-    server = ThreadingHTTPServer((args.host, args.port), functools.partial(handler, directory=str(out)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"Serving {out} on http://{args.host}:{server.server_port}{handler.baseurl}/ (Ctrl-C to stop)")
-    paths = [args.root / p for p in WATCHED if (args.root / p).exists()] + [Path(__file__).parent / "templates"]
-    try:
-        for changes in watch(*paths):
-            print(f"changed: {', '.join(sorted({Path(p).name for _, p in changes}))}; rebuilding")
-            run_build(args)
-    except KeyboardInterrupt:
-        server.shutdown()
+def run_build(args) -> int:
+    build(args.root, args.out, strict=args.strict, search=args.search, cache=args.cache)
     return 0
 
 
@@ -93,24 +47,25 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["serve"].add_argument("--host", default="127.0.0.1")
     sub.choices["serve"].add_argument("--port", type=int, default=4000)
     args = parser.parse_args(argv)
-    if args.command in ("execute", "lint", "check", "handouts"):
-        return {"execute": run_execute, "lint": run_lint, "check": run_check, "handouts": run_handouts}[args.command](
-            args
-        )
-    args.cache = args.root / ".cache" / "blog" if args.use_cache else None
-    if args.command == "serve":
-        return serve(args)
-    return 0 if run_build(args) else 1
+    if args.command in ("build", "serve"):
+        args.cache = args.root / ".cache" / "blog" if args.use_cache else None
+    commands = {"build": run_build, "serve": serve, "execute": run_execute, "lint": run_lint}
+    commands |= {"check": run_check, "handouts": run_handouts}
+    try:
+        return commands[args.command](args)
+    except BuildError as e:
+        nothing = "\nNothing was written." if args.command == "execute" else ""
+        print(f"error: {e}{nothing}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def run_execute(args) -> int:
     from lib.blog.execute import execute, notebooks
 
-    try:
-        ran = execute(notebooks(args.root, args.paths), args.root, force=args.force, timeout=args.timeout)
-    except BuildError as e:
-        print(f"error: {e}\nNothing was written.", file=sys.stderr)
-        return 1
+    ran = execute(notebooks(args.root, args.paths), args.root, force=args.force, timeout=args.timeout)
     print(f"Executed {len(ran)} notebook(s)")
     return 0
 
@@ -135,11 +90,7 @@ def run_check(args) -> int:
     from lib.blog.gate import check
 
     paths = notebooks(args.root, args.paths)
-    try:
-        return report(check(paths, args.root, args.timeout), "gate (fresh outputs = published outputs)", paths)
-    except BuildError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return report(check(paths, args.root, args.timeout), "gate (fresh outputs = published outputs)", paths)
 
 
 def run_handouts(args) -> int:

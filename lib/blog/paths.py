@@ -18,11 +18,11 @@ SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UNSAFE = re.compile(r'[\x00-\x1f\x7f\\<>:"|?*]')
 
 
-def check_url(url: str, source: Path | str) -> str:
-    "A post's URL, checked: site-relative, starting with `/`, no `..`, scheme, `//` or backslash."
+def check_url(url: str, source: Path | str, cell: int | None = None) -> str:
+    "A post's URL, checked: site-relative, no `..`, scheme, `//` or backslash."
     why = url_fault(url)
     if why:
-        raise BuildError(source, f"permalink {url!r} {why}")
+        raise BuildError(source, f"permalink {url!r} {why}", cell)
     return url
 
 

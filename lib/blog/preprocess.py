@@ -60,6 +60,24 @@ class FlagPreprocessor(Preprocessor):
         return cell, resources
 
 
+class SanitizeOutputs(SanitizeHTML):
+    """nbconvert's sanitizer (bleach) with the tags tables and text outputs need, such as pandas'
+    tables; script, event handlers, JavaScript and SVG outputs go. An output left empty is dropped."""
+
+    tags = {
+        *"a abbr b blockquote br caption code col colgroup dd del div dl dt em h1 h2 h3 h4 h5 h6 hr i img".split(),
+        *"ins kbd li ol p pre q s small span strong sub sup table tbody td tfoot th thead tr u ul".split(),
+    }
+    attributes = {"*": ["class", "title", "align"], "a": ["href"], "img": ["src", "alt", "width", "height"],
+                  "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan", "scope"]}  # fmt: skip
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if o.output_type in ("stream", "error") or o.get("data")]
+        return cell, resources
+
+
 class AltTextPreprocessor(Preprocessor):
     "Give every output image alt text: the cell's `#| fig-alt:`, else a description of the code that drew it."
 
@@ -89,7 +107,7 @@ def preprocessors(sanitize: bool = False) -> list[Preprocessor]:
             remove_all_outputs_tags={"remove-output"},
             enabled=True,
         ),
-        *([SanitizeHTML(enabled=True)] if sanitize else []),
+        *([SanitizeOutputs(enabled=True)] if sanitize else []),
         AltTextPreprocessor(),
         ExtractImages(enabled=True),
     ]

@@ -102,7 +102,7 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
     if meta.get("solutions", "hidden") not in SOLUTIONS:
         raise BuildError(path, f"solutions: {meta['solutions']!r} is not one of {', '.join(SOLUTIONS)}", cell)
     if meta.get("permalink"):
-        check_url(meta["permalink"], path)
+        check_url(meta["permalink"], path, cell)
     day, slug = date_and_slug(path)
     summary = meta.get("summary", meta.get("description")) or ""
     meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}

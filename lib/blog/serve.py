@@ -1,0 +1,183 @@
+"""`python -m lib.blog serve`: serve `_site` and rebuild it whenever a source changes.
+
+A failed build leaves the last good `_site` in place and puts its error on every page, so the writer
+sees it in the browser instead of a stale page that looks fine. Only files inside `_site` are ever
+served: no folder listings (they would show hidden posts) and no symlinks that lead out of the site.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+import os
+import re
+import sys
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from lib.blog.build import build
+from lib.blog.config import load_config
+from lib.blog.errors import BuildError
+
+WATCHED = ("_notebooks", "_posts", "images", "_config.yml")
+HTML = "text/html; charset=utf-8"
+BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
+BANNER = (
+    '<div id="build-error" role="alert" style="position:fixed;top:0;left:0;right:0;z-index:2147483647;'
+    "margin:0;padding:.75em 1em;background:#b00020;color:#fff;font:14px/1.4 monospace;white-space:pre-wrap;"
+    'max-height:50vh;overflow:auto">Build failed:\n{}</div>'
+)
+ERROR_PAGE = b'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Build failed</title></head><body></body></html>'
+
+
+@dataclass
+class Status:
+    "What the rebuild loop tells the request handlers, which run in other threads."
+
+    error: str | None = None  # the last build's error; None once a build succeeds
+    baseurl: str = ""
+
+
+def with_banner(page: bytes, error: str) -> bytes:
+    "`page` with the error banner right after <body>, or first when the page has no <body> tag."
+    banner = BANNER.format(html.escape(error)).encode()
+    match = BODY_TAG.search(page)
+    at = match.end() if match else 0
+    return page[:at] + banner + page[at:]
+
+
+def inside(root: str, path: str) -> str | None:
+    "`path` with every symlink followed, or None when that leads out of `root`."
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real if os.path.commonpath([real, top]) == top else None
+
+
+def site_file(root: str, path: str) -> str | None:
+    "The real path of the file to serve for `path`, or None. A folder serves its index.html, never a listing."
+    real = inside(root, path)
+    if real and os.path.isdir(real):
+        real = inside(root, os.path.join(real, "index.html"))
+    return real if real and os.path.isfile(real) else None
+
+
+class SiteHandler(SimpleHTTPRequestHandler):
+    "Serves the files of the site under its baseurl, with the site's own 404 page and the build's error."
+
+    def __init__(self, *args, status: Status, **kwargs):
+        self.status = status  # set first: the base class handles the whole request inside __init__
+        super().__init__(*args, **kwargs)
+
+    def translate_path(self, path: str) -> str:
+        base = self.status.baseurl
+        if base and path.startswith(base):
+            path = path[len(base) :] or "/"
+        return super().translate_path(path)
+
+    def send_head(self):
+        if self.status.error and not os.path.isdir(self.directory):
+            return self.send_body(HTTPStatus.SERVICE_UNAVAILABLE, HTML, ERROR_PAGE)
+        target = self.translate_path(self.path)
+        path = site_file(self.directory, target)
+        if path is None:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        if os.path.isdir(target) and not urllib.parse.urlsplit(self.path).path.endswith("/"):
+            return self.redirect_to_folder()
+        try:
+            body = Path(path).read_bytes()
+        except OSError:  # a rebuild swapped the site away between the check and the read
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        return self.send_body(HTTPStatus.OK, self.guess_type(path), body)
+
+    def redirect_to_folder(self) -> None:
+        # Relative links in a folder's index.html only work from the URL with the trailing slash.
+        parts = urllib.parse.urlsplit(self.path)
+        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+        self.send_header("Location", urllib.parse.urlunsplit(parts._replace(path=parts.path + "/")))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def send_body(self, code: int, ctype: str, body: bytes) -> io.BytesIO:
+        "Send the headers of `body` and return it for do_GET to copy; HTML gets the error banner."
+        error = self.status.error
+        if error and ctype.startswith("text/html"):
+            body = with_banner(body, error)
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        # Any rebuild may change a page or add or clear its banner, so the browser must not reuse it unasked.
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def send_error(self, code, message=None, explain=None) -> None:
+        page = site_file(self.directory, os.path.join(self.directory, "404.html")) if code == 404 else None
+        try:
+            body = Path(page).read_bytes() if page else None
+        except OSError:
+            body = None
+        if body is None:
+            return super().send_error(code, message, explain)
+        sent = self.send_body(code, HTML, body)
+        if self.command != "HEAD":
+            self.wfile.write(sent.getvalue())
+
+
+def baseurl(root: Path, old: str) -> str:
+    "The config's baseurl, or `old` while the config cannot be read (the build reports why)."
+    try:
+        return load_config(root).baseurl.rstrip("/")
+    except Exception:
+        return old
+
+
+def rebuild(args, status: Status) -> None:
+    "Build once. No failure, however unexpected, may stop the server: it is shown instead, until a build succeeds."
+    try:
+        build(args.root, args.out, strict=args.strict, search=args.search, cache=args.cache)
+        status.error = None
+    except BuildError as e:
+        status.error = str(e)
+    except Exception as e:  # a bug in the builder: the writer can still fix the source, or read the last site
+        status.error = f"{type(e).__name__}: {e}"
+    status.baseurl = baseurl(args.root, status.baseurl)
+    if status.error:
+        print(f"error: {status.error}", file=sys.stderr, flush=True)
+
+
+def start(out: Path, host: str, port: int, status: Status) -> ThreadingHTTPServer:
+    "Serve `out` by its path, not an open handle: each build swaps a new folder in under the same name."
+    handler = functools.partial(SiteHandler, directory=str(out), status=status)
+    server = ThreadingHTTPServer((host, port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def watched(root: Path) -> list[Path]:
+    return [root / p for p in WATCHED if (root / p).exists()] + [Path(__file__).parent / "templates"]
+
+
+def serve(args) -> int:
+    from watchfiles import watch  # only the server needs it
+
+    status = Status()
+    rebuild(args, status)
+    out = (args.out or args.root / "_site").resolve()
+    server = start(out, args.host, args.port, status)
+    print(f"Serving {out} on http://{args.host}:{server.server_port}{status.baseurl}/ (Ctrl-C to stop)", flush=True)
+    try:
+        for changes in watch(*watched(args.root)):
+            print(f"changed: {', '.join(sorted({Path(p).name for _, p in changes}))}; rebuilding", flush=True)
+            rebuild(args, status)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()
+    return 0

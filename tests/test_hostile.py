@@ -1,0 +1,488 @@
+"""Hostile and broken input: one test per class, each asserting the exact outcome.
+
+Every bad source stops `python -m lib.blog build` with exit 1 and one line naming the file (and
+the cell), leaves the previous `_site` as it was, and writes nothing outside it.
+"""
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from helpers import CONFIG, built, markdown_post, notebook, page, site, text_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+
+from lib.blog import audit, write
+from lib.blog.build import build
+from lib.blog.cli import main
+from lib.blog.errors import BuildError
+
+MD = "---\ntitle: {title}\n{extra}---\nBody text.\n"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    "Every file under `folder` except the build's own outputs (the site and the render cache)."
+    own = lambda p: any(part.startswith("_site") or part == ".cache" for part in p.relative_to(folder).parts)  # noqa: E731
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not own(p)
+    }
+
+
+def refused(root: Path, capsys, *expected: str) -> str:
+    """Build with the CLI after a good build: exit 1, one `error:` line naming what `expected` says,
+    no traceback, the good `_site` unchanged and nothing new written anywhere under the test folder."""
+    before, outside = snapshot(root / "_site"), snapshot(root.parent)
+    assert main(["build", "--root", str(root), "--no-search"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err, err
+    for text in expected:
+        assert text in err, err
+    assert snapshot(root / "_site") == before
+    assert snapshot(root.parent) == outside
+    return err
+
+
+@pytest.fixture
+def good(tmp_path, capsys):
+    "A site that built once, so a failed build has something to keep."
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""), name="2020-01-01-good.md")
+    assert main(["build", "--root", str(root), "--no-search"]) == 0
+    capsys.readouterr()
+    return root
+
+
+# Writes stay inside _site
+
+
+@pytest.mark.parametrize(
+    "permalink",
+    [
+        "../.venv/lib/python3.11/site-packages/zz.pth",
+        "../../x.html",
+        "/a/../../b.html",
+        "https://evil.example/x.html",
+        "//evil.example/x.html",
+        "javascript:alert(1)",
+        "a\\\\..\\\\b.html",
+        "/a/./b.html",
+        "/a//b.html",
+    ],
+)
+def test_a_permalink_that_leaves_the_site_is_an_error(good, capsys, permalink):
+    markdown_post(good, MD.format(title="Bad", extra=f"permalink: {json.dumps(permalink)}\n"), name="2020-01-02-b.md")
+    refused(good, capsys, "2020-01-02-b.md: permalink")
+
+
+def test_a_notebook_permalink_that_leaves_the_site_is_an_error(good, capsys):
+    notebook(good, "x = 1", front_matter='# "Bad"\n- permalink: ../../zz.pth')
+    refused(good, capsys, "2020-01-01-post.ipynb, cell 1: permalink '../../zz.pth' has an empty, '.' or '..' segment")
+
+
+def test_two_posts_with_one_url_name_both(good, capsys):
+    markdown_post(good, MD.format(title="A", extra="permalink: /same/\n"), name="2020-01-02-a.md")
+    markdown_post(good, MD.format(title="B", extra="permalink: /same/\n"), name="2020-01-03-b.md")
+    refused(good, capsys, "2020-01-03-b.md: writes same/index.html, which", "2020-01-02-a.md writes too")
+
+
+@pytest.mark.parametrize("permalink", ["/index.html", "/feed.xml", "/assets/style.css", "/404.html"])
+def test_a_post_on_a_site_file_is_an_error(good, capsys, permalink):
+    markdown_post(good, MD.format(title="A", extra=f"permalink: {permalink}\n"), name="2020-01-02-a.md")
+    refused(good, capsys, f"writes {permalink.lstrip('/')}, which")
+
+
+def test_a_file_where_another_post_needs_a_folder_is_an_error(good, capsys):
+    markdown_post(good, MD.format(title="A", extra="permalink: /notes\n"), name="2020-01-02-a.md")
+    markdown_post(good, MD.format(title="B", extra="permalink: /notes.html/\n"), name="2020-01-03-b.md")
+    refused(good, capsys, "2020-01-03-b.md: needs a folder notes.html, where", "2020-01-02-a.md writes a file")
+
+
+def test_two_notebooks_with_one_slug_in_different_years_are_an_error(good, capsys):
+    notebook(good, "x = 1", name="2021-01-01-weekly.ipynb")
+    notebook(good, "y = 2", name="2022-01-01-weekly.ipynb")
+    refused(good, capsys, "2022-01-01-weekly.ipynb: writes slides/weekly.html, which", "2021-01-01-weekly.ipynb")
+
+
+def test_an_extensionless_permalink_is_written_as_jekyll_wrote_it(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="About", extra="permalink: /about\n"))
+    assert "Body text." in page(built(root).parent, "about.html")
+
+
+# The swap and the lock
+
+
+def test_site_is_never_missing_while_a_build_replaces_it(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""))
+    built(root)
+    gaps, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            if not (root / "_site" / "index.html").exists():
+                gaps.append(time.monotonic())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    for _ in range(5):
+        built(root)
+    done.set()
+    watcher.join()
+    assert gaps == []
+
+
+def test_leftovers_of_a_killed_build_are_removed(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""))
+    (root / "_site.tmp-abc123").mkdir()
+    (root / "_site.old").mkdir()
+    built(root)
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith("_site")) == ["_site", "_site.lock"]
+
+
+def test_a_second_build_at_the_same_time_stops_with_a_clear_message(good, capsys):
+    with open(good / "_site.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        err = refused(good, capsys, "_site: another build is writing this folder (it holds _site.lock)")
+    assert "2020-01-01-good.md" not in err  # no post is blamed
+
+
+# The cache holds data only
+
+
+def test_the_cache_holds_no_pickle_and_ignores_itself_in_git(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "x = 1")
+    built(root, cache=root / ".cache/blog")
+    files = [p for p in (root / ".cache/blog").rglob("*") if p.is_file()]
+    assert files and not [p for p in files if p.suffix == ".pickle" or p.read_bytes().startswith(b"\x80")]
+    assert (root / ".cache/blog/.gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_a_corrupt_cache_entry_is_a_miss(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "x = 1")
+    first = page(built(root, cache=root / ".cache/blog").parent)
+    for path in (root / ".cache/blog").rglob("*"):
+        if path.is_file() and path.name != ".gitignore":
+            path.write_bytes(b"\x80garbage{")
+    assert page(built(root, cache=root / ".cache/blog").parent) == first
+
+
+def test_a_cache_entry_tracked_by_git_is_ignored(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "x = 1")
+    cache = root / ".cache/blog"
+    built(root, cache=cache)
+    # Forge an entry whose page says INJECTED, with matching hashes, as a committed cache would.
+    entry = next((cache / "entries").glob("*.json"))
+    data = json.loads(entry.read_text())
+    forged = b"<html><body>INJECTED</body></html>"
+    digest = __import__("hashlib").sha256(forged).hexdigest()
+    (cache / "blobs" / digest).write_bytes(forged)
+    data["files"]["2020/01/01/post.html"] = digest
+    entry.write_text(json.dumps(data))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-f", ".cache"], check=True)
+    assert "INJECTED" not in page(built(root, cache=cache).parent)
+
+
+# Every bad input gets a clear error
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("title: [a, list]\n", "title must be text, not a list"),
+        ("summary: {a: 1}\n", "summary must be text, not a map"),
+        ("hide: maybe\n", "hide must be true or false, not 'maybe'"),
+        ("toc: 1\n", "toc must be true or false, not 1"),
+        ("sticky_rank: first\n", "sticky_rank must be a whole number, not 'first'"),
+        ("permalink: [a]\n", "permalink must be text, not a list"),
+        ("categories: [[a]]\n", "each of categories must be text, not a list"),
+    ],
+)
+def test_a_front_matter_value_of_the_wrong_type_is_an_error(good, capsys, extra, message):
+    text = MD.format(title="T", extra=extra) if not extra.startswith("title") else f"---\n{extra}---\n"
+    markdown_post(good, text, name="2020-01-02-b.md")
+    refused(good, capsys, f"2020-01-02-b.md: {message}")
+
+
+def test_false_written_as_text_is_false(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Listed", extra='hide: "false"\ntoc: "no"\n'))
+    assert "Listed" in page(built(root).parent, "index.html")
+
+
+def test_a_date_as_title_reads_as_text(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: 2021-08-20\n---\nx\n")
+    assert "<title>2021-08-20 | Test Blog</title>" in page(built(root).parent, "2020/01/02/note.html")
+
+
+def test_a_wrong_type_in_the_config_names_the_config(good, capsys):
+    (good / "_config.yml").write_text(CONFIG + "default_badges: yes\n")
+    refused(good, capsys, "_config.yml: default_badges must be a map of names to true/false")
+
+
+@pytest.mark.parametrize("where", ["_posts/2020-01-02-b.md", "_notebooks/2020-01-02-b.ipynb", "_config.yml"])
+def test_a_file_that_is_not_utf8_is_an_error_naming_it(good, capsys, where):
+    (good / where).write_bytes(b"---\ntitle: caf\xe9\n---\n")
+    refused(good, capsys, f"{where}: is not UTF-8 (byte 0xe9 on line 2)")
+
+
+def test_a_cell_without_source_names_the_cell(good, capsys):
+    path = notebook(good, "x = 1")
+    nb = json.loads(path.read_text())
+    del nb["cells"][1]["source"]
+    path.write_text(json.dumps(nb))
+    refused(good, capsys, "2020-01-01-post.ipynb, cell 2: cell has no source text")
+
+
+def test_a_post_path_that_is_a_folder_is_an_error(good, capsys):
+    (good / "_posts/2020-01-02-b.md").mkdir()
+    refused(good, capsys, "2020-01-02-b.md: is a folder, not a file")
+
+
+def test_a_dangling_symlink_is_an_error(good, capsys):
+    (good / "_posts/2020-01-02-b.md").symlink_to(good / "nowhere.md")
+    refused(good, capsys, "2020-01-02-b.md: is a broken symbolic link")
+
+
+def test_a_post_linking_out_of_the_repository_is_an_error(good, capsys):
+    secret = good.parent / "secret.md"
+    secret.write_text(MD.format(title="Secret", extra=""))
+    (good / "_posts/2020-01-02-b.md").symlink_to(secret)
+    refused(good, capsys, "2020-01-02-b.md: is a link to", "outside the repository")
+
+
+def test_markdown_in_the_notebooks_folder_is_not_dropped(good, capsys):
+    (good / "_notebooks/2020-01-02-b.md").write_text(MD.format(title="T", extra=""))
+    refused(good, capsys, "2020-01-02-b.md: markdown posts belong in _posts/")
+
+
+def test_a_post_in_a_posts_subfolder_is_not_dropped(good, capsys):
+    (good / "_posts/2020").mkdir()
+    (good / "_posts/2020/2020-01-02-b.md").write_text(MD.format(title="T", extra=""))
+    refused(good, capsys, "_posts/2020: posts in subfolders of _posts/ are not read yet")
+
+
+# Nothing hidden leaks
+
+
+@pytest.mark.parametrize("flag", ["#hide", "  #hide", "# hide", "\t#hide_input"])
+def test_a_flag_counts_on_any_line_with_any_indent(tmp_path, flag):
+    root = site(tmp_path)
+    notebook(root, f"secret_value = 41 + 1\n{flag}\nprint(secret_value)")
+    assert "secret_value = 41" not in page(built(root).parent)
+
+
+@pytest.mark.parametrize("flag", ["#solution", "#| solution: true"])
+def test_a_solution_flag_hides_the_answer(tmp_path, flag):
+    root = site(tmp_path)
+    notebook(root, f"{flag}\n# Task: add.\nanswer = 40 + 2")
+    site_dir = built(root)
+    student = (site_dir / "notebooks/post-student.ipynb").read_text()
+    assert "answer = 40 + 2" not in page(root) and "answer = 40 + 2" not in student
+    assert "# Task: add." in student
+
+
+def test_a_written_answer_in_a_markdown_cell_is_hidden(tmp_path):
+    root = site(tmp_path)
+    notebook(root, new_markdown_cell("#solution\nThe rule lines shapes up from the right."))
+    assert "lines shapes up from the right" not in page(built(root).parent)
+
+
+def test_the_audit_fails_a_build_whose_page_shows_a_hidden_line(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "#hide\nsecret_token = 'abc123'")
+    post = build(root, root / "_site", search=False, log=lambda _: None)[0]
+    files = {"2020/01/01/post.html": b"<p>secret_token = 'abc123'</p>"}
+    with pytest.raises(BuildError, match="2020-01-01-post.ipynb: a hidden line appears in 2020/01/01/post.html"):
+        audit.audit([post], files, root / "_site", offline=False, warn=print)
+
+
+def test_hidden_lines_stay_out_of_the_search_index(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "#hide\nsecret_token = 'abc123'", "shown_value = 1")
+    build(root, root / "_site", search=True, log=lambda _: None)
+    records = audit.search_records(root / "_site")
+    assert "shown_value = 1" in records["/2020/01/01/post.html"]
+    assert "abc123" not in json.dumps(records)
+
+
+def test_a_hidden_post_stays_out_of_the_search_index(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Secret", extra="hide: true\n"))
+    assert "data-pagefind-body" not in page(built(root).parent, "2020/01/02/note.html")
+
+
+OUTSIDE = [
+    '<img src="https://cdn.example/a.png">',
+    '<img srcset="/ok.png 1x, //cdn.example/b.png 2x">',
+    '<link rel="stylesheet" href="https://cdn.example/s.css">',
+    '<script src="https://cdn.example/s.js"></script>',
+    "<div style=\"background: url('https://cdn.example/bg.png')\"></div>",
+    "<style>@import 'https://cdn.example/i.css';</style>",
+]
+
+
+@pytest.mark.parametrize("html", OUTSIDE)
+def test_an_outside_load_is_a_warning_naming_the_page(tmp_path, html):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="T", extra="") + html + "\n")
+    warnings = []
+    build(root, root / "_site", search=False, log=warnings.append)
+    assert [w for w in warnings if "2020/01/02/note.html loads" in w and "cdn.example" in w]
+
+
+@pytest.mark.parametrize("html", OUTSIDE)
+def test_an_outside_load_is_an_error_when_offline(good, capsys, html):
+    (good / "_config.yml").write_text(CONFIG + "offline: true\n")
+    markdown_post(good, MD.format(title="T", extra="") + html + "\n", name="2020-01-02-b.md")
+    refused(good, capsys, "2020-01-02-b.md: 2020/01/02/b.html loads", "offline: true is set")
+
+
+def test_links_and_click_to_load_embeds_are_not_loads(tmp_path):
+    root = site(tmp_path, CONFIG + "offline: true\n")
+    markdown_post(root, MD.format(title="T", extra="") + '<a href="https://x.example/">x</a>\n'
+                  '<div data-src="https://www.youtube-nocookie.com/embed/x"></div>\n')  # fmt: skip
+    assert "x.example" in page(built(root).parent, "2020/01/02/note.html")
+
+
+def test_a_remote_preview_image_is_an_outside_resource(good, capsys):
+    markdown_post(good, MD.format(title="T", extra="image: //cdn.example/p.png\n"), name="2020-01-02-b.md")
+    warnings = []
+    build(good, good / "_site", search=False, log=warnings.append)
+    assert [w for w in warnings if "2020-01-02-b.md: image //cdn.example/p.png is loaded from another host" in w]
+    (good / "_config.yml").write_text(CONFIG + "offline: true\n")
+    refused(good, capsys, "2020-01-02-b.md: image //cdn.example/p.png", "offline: true is set")
+
+
+def test_a_title_is_text_in_the_slides(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "x = 1", front_matter='# "<img src=x onerror=alert(1)>"\n> <b>bold</b>')
+    deck = (built(root) / "slides/post.html").read_text()
+    assert "<img src=x onerror" not in deck and "<b>bold" not in deck
+    assert "&lt;img src=x onerror=alert(1)&gt;" in deck
+
+
+SCRIPTED = {
+    "text/html": "<p>table</p><script>alert('html')</script>",
+    "application/javascript": "alert('js')",
+    "image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg'><script>alert('svg')</script></svg>",
+}
+
+
+def scripted_notebook(root: Path) -> None:
+    "One output of each scripted kind, and a markdown cell with a script."
+    cell = new_code_cell("show()")
+    cell.outputs = [new_output("display_data", data={kind: data}) for kind, data in SCRIPTED.items()]
+    notebook(root, cell, new_markdown_cell("Text <script>alert('md')</script>"))
+
+
+def site_text(folder: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.suffix in (".html", ".svg", ".js"))
+
+
+def test_sanitize_outputs_strips_script_from_untrusted_notebooks(tmp_path):
+    root = site(tmp_path, CONFIG + "sanitize_outputs: true\n")
+    scripted_notebook(root)
+    written = site_text(built(root))
+    assert [s for s in ("<script>alert", "alert('js')", "alert('svg')") if s in written] == []
+    assert "<p>table</p>" in page(root)
+
+
+def test_without_sanitize_outputs_the_author_is_trusted(tmp_path):
+    root = site(tmp_path)
+    scripted_notebook(root)
+    written = site_text(built(root))
+    assert "<script>alert('html')</script>" in written and "alert('js')" in written and "alert('svg')" in written
+
+
+@pytest.mark.parametrize("src", ["../.env", "../../etc/passwd", "/_config.yml"])
+def test_an_image_outside_images_and_the_post_folder_is_an_error(good, capsys, src):
+    (good / ".env").write_text("TOKEN=1")
+    markdown_post(good, MD.format(title="T", extra="") + f"![x]({src})\n", name="2020-01-02-b.md")
+    refused(good, capsys, f"2020-01-02-b.md: image path {src} is outside images/ and the post's folder")
+
+
+# Size and time limits
+
+
+def big_output_notebook(root: Path, megabytes: float) -> None:
+    cell = new_code_cell("print(big)")
+    cell.outputs = [text_output("x" * int(megabytes * 1024 * 1024))]
+    notebook(root, cell)
+
+
+def test_a_big_output_is_a_warning(tmp_path):
+    root = site(tmp_path)
+    big_output_notebook(root, 6)
+    warnings = []
+    build(root, root / "_site", search=False, log=warnings.append)
+    assert [w for w in warnings if "2020-01-01-post.ipynb, cell 2: an output of 6.0 MB makes a heavy page" in w]
+
+
+def test_a_huge_output_is_an_error(good, capsys):
+    big_output_notebook(good, 51)
+    refused(good, capsys, "2020-01-01-post.ipynb, cell 2: an output of 51 MB is over the limit of 50 MB")
+
+
+def test_slide_images_are_files_not_data_uris(tmp_path):
+    root = site(tmp_path)
+    cell = new_code_cell("plot()")
+    cell.outputs = [new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    notebook(root, cell)
+    deck = (built(root) / "slides/post.html").read_text()
+    assert 'src="data:' not in deck and 'src="/images/post/post_1_0.png"' in deck
+
+
+def test_pagefind_that_runs_too_long_is_stopped(tmp_path, monkeypatch):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="T", extra=""))
+    monkeypatch.setattr(write, "PAGEFIND_TIMEOUT", 0.001)
+    with pytest.raises(BuildError, match="pagefind took over 0.001 s and was stopped"):
+        build(root, root / "_site", search=True, log=lambda _: None)
+    assert not (root / "_site").exists()
+
+
+def test_a_killed_build_takes_its_helper_process_with_it(tmp_path):
+    code = (
+        "import subprocess, sys; from lib.blog.write import die_with_parent;"
+        "p = subprocess.Popen(['sleep', '60'], preexec_fn=die_with_parent); print(p.pid, flush=True);"
+        "import time; time.sleep(60)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{child}").exists():
+        if Path(f"/proc/{child}/stat").read_text().split()[2] == "Z":
+            break  # dead, waiting only to be reaped
+        time.sleep(0.05)
+    alive = Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().split()[2] != "Z"
+    assert not alive
+    if alive:
+        os.kill(child, signal.SIGKILL)
+
+
+def test_every_command_names_the_bad_notebook_without_a_traceback(good, capsys):
+    path = good / "_notebooks/2020-01-02-b.ipynb"
+    path.write_bytes(b"{not json")
+    for command in ("lint", "check", "execute", "handouts"):
+        assert main([command, "--root", str(good)]) == 1, command
+        err = capsys.readouterr().err
+        assert "2020-01-02-b.ipynb" in err and "Traceback" not in err, (command, err)
+    assert nbformat  # imported for notebooks built in other tests
