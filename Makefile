@@ -56,9 +56,9 @@ format: $(STAMP) ## Format lib/ and tests/ with ruff
 test-lib: lint data ## pytest: the lib functions, the site builder, the browser checks
 	$(PY) -m pytest
 
-test-notebooks: data ## Run the notebooks (nbdev-test), lint them, and check fresh outputs = published ones
-	$(VENV)/bin/nbdev-test _notebooks --do-print --timing
+test-notebooks: data ## Lint the notebooks, run them (nbdev-test), and check fresh outputs = published ones
 	$(PY) -m lib.blog lint
+	$(VENV)/bin/nbdev-test _notebooks --do-print --timing
 	$(PY) -m lib.blog check
 
 lab: $(STAMP) ## JupyterLab on the notebooks, with the project's environment

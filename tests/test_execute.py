@@ -4,20 +4,33 @@ Small notebooks are built in memory and run for real in execnb's shell.
 """
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 from helpers import built, notebook, site, text_output
-from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from PIL import Image
 
 from lib.blog.build import build
+from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
-from lib.blog.execute import changed, execute, key_parts
+from lib.blog.execute import (
+    changed,
+    execute,
+    key_parts,
+    remembered_fingerprint,
+    run_loaded,
+    tree_fingerprint,
+)
 from lib.blog.gate import check
+from lib.blog.handout import write_handouts
 from lib.blog.lint import lint
 
 SEED = Path(__file__).parents[2] / "shared" / "seed" / "pytorch-broadcasting.original.ipynb"
@@ -242,3 +255,254 @@ def test_data_missing_on_this_machine_is_named(tmp_path):
     nb["metadata"]["blog"] = {"stamp": {"data": {"~/no-such-data": "0"}}}
     nb["metadata"]["blog"]["key"] = key_parts(nb, path, root) | {"data": "stale"}
     assert changed(nb, path, root) == ["data (not on this machine: ~/no-such-data)"]
+
+
+# Bad notebooks: every tool says which file (and cell) is at fault, as a BuildError, and writes nothing.
+
+NB4 = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}}
+TITLE = {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Title"}
+NO_SOURCE = {"cell_type": "code", "id": "code", "metadata": {}, "outputs": [], "execution_count": None}
+BAD_OUTPUT = NO_SOURCE | {"source": "print(1)", "outputs": [{"output_type": "stream", "name": "stdout"}]}
+BAD = {  # what the file holds, the cell at fault, the start of the message
+    "not UTF-8": (b'{"cells": "\xff"}', None, "is not UTF-8"),
+    "invalid JSON": (b'{"cells": [', None, "is not valid JSON: Expecting value: line 1 column 12 (char 11)"),
+    "not a notebook": (b"[1, 2]", None, "is not a Jupyter notebook: its JSON is not an object"),
+    "no cells": (json.dumps(NB4).encode(), None, "is not a Jupyter notebook: it has no list of cells"),
+    "cell without source": (json.dumps(NB4 | {"cells": [TITLE, NO_SOURCE]}).encode(), 2, "cell has no source text"),
+    "fails validation": (
+        json.dumps(NB4 | {"cells": [TITLE, BAD_OUTPUT]}).encode(),
+        2,
+        "does not follow the notebook format: outputs/0: 'text' is a required property",
+    ),
+    "folder": (None, None, "is a folder"),
+    "dangling symlink": (None, None, "is a broken symbolic link"),
+}
+TOOLS = {
+    "execute": lambda root, path: execute([path], root, **quiet),
+    "lint": lambda root, path: lint(path),
+    "check": lambda root, path: check([path], root),
+    "handouts": lambda root, path: write_handouts(root, [path], **quiet),
+}
+
+
+def bad_notebook(root: Path, bad: str) -> Path:
+    path = root / "_notebooks" / "2020-01-01-post.ipynb"
+    if bad == "folder":
+        path.mkdir()
+    elif bad == "dangling symlink":
+        path.symlink_to(root / "_notebooks" / "gone.ipynb")
+    else:
+        path.write_bytes(BAD[bad][0])
+    return path
+
+
+def tree(root: Path) -> dict[Path, bytes | None]:
+    "Every path under `root`, with the bytes of each file: what a tool must leave as it was."
+    return {p: p.read_bytes() if p.is_file() else None for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("bad", BAD)
+def test_a_bad_notebook_is_a_build_error_naming_it(tmp_path, bad, tool):
+    root = site(tmp_path)
+    path = bad_notebook(root, bad)
+    before = tree(root)
+    with pytest.raises(BuildError) as error:
+        TOOLS[tool](root, path)
+    _, cell, message = BAD[bad]
+    assert (error.value.path, error.value.cell) == (path, cell)
+    assert error.value.message.startswith(message), error.value.message
+    assert str(error.value).startswith(f"{path}, cell {cell}: " if cell else f"{path}: ")
+    assert tree(root) == before
+
+
+def test_a_notebook_edited_while_it_runs_is_not_written(tmp_path):
+    root = site(tmp_path)
+    # The cell edits its own file (the worker runs in the notebook's folder): an edit made mid-run, without a race.
+    path = notebook(root, "with open('2020-01-01-post.ipynb', 'a') as f:\n    f.write('\\n')")
+    edited = path.read_bytes() + b"\n"
+    with pytest.raises(BuildError) as error:
+        execute([path], root, **quiet)
+    assert (error.value.path, error.value.cell) == (path, None)
+    assert error.value.message == "changed while it ran; run `make execute` again"
+    assert path.read_bytes() == edited
+
+
+def test_the_worker_runs_the_bytes_it_is_given_not_the_file(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "print('read before the run')")
+    read = path.read_bytes()
+    notebook(root, "print('saved since')")
+    fresh = run_loaded({path: read})[path]
+    assert fresh["cells"][1]["outputs"][0]["text"] == ["read before the run\n"]
+
+
+def test_a_worker_that_dies_is_a_build_error_naming_its_notebook(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "import os\nos._exit(3)")
+    before = path.read_bytes()
+    with pytest.raises(BuildError) as error:
+        execute([path], root, **quiet)
+    assert (error.value.path, error.value.cell) == (path, None)
+    assert error.value.message == "its worker process died (killed, out of memory, or ended by a cell)"
+    assert path.read_bytes() == before
+
+
+def test_a_failure_kills_the_other_worker_instead_of_waiting_for_it(tmp_path):
+    root = site(tmp_path)
+    slow = notebook(root, "import time\ntime.sleep(60)", name="2020-01-01-slow.ipynb")
+    failing = notebook(root, "1 / 0", name="2020-01-02-failing.ipynb")
+    start = time.monotonic()
+    with pytest.raises(BuildError) as error:
+        execute([slow, failing], root, **quiet)
+    assert (error.value.path, error.value.cell) == (failing, 2)
+    assert time.monotonic() - start < 30
+
+
+def children(pid: int) -> list[int]:
+    "Processes whose parent is `pid`, from /proc (psutil is not a dependency)."
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+def workers(pid: int) -> list[int]:
+    "The ProcessPoolExecutor workers among `pid`'s children (not multiprocessing's resource tracker)."
+    found = []
+    for child in children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    "Running: a zombie is dead, only not yet reaped by whichever process adopted it."
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_execute_leaves_no_worker(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "open('started', 'w').close()\nimport time\ntime.sleep(60)")
+    cmd = [sys.executable, "-m", "lib.blog", "execute", str(path), "--root", str(root)]
+    parent = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    running = []
+    try:
+        assert wait_until(lambda: (path.parent / "started").exists(), 60), "the cell never started"
+        running = workers(parent.pid)
+        assert running
+        parent.kill()  # SIGKILL: no handler in the parent runs
+        parent.wait()
+        assert wait_until(lambda: not any(alive(pid) for pid in running), 5)
+    finally:
+        parent.kill()
+        for pid in running:
+            if alive(pid):
+                os.kill(pid, 9)
+
+
+MEMOS = {
+    "not JSON": lambda folder: b"{not json",
+    "not UTF-8": lambda folder: b"\xff\xfe",
+    "not a map": lambda folder: b"[1, 2]",
+    "entry not a map": lambda folder: json.dumps({str(folder): "junk"}).encode(),
+    "entry without dirs": lambda folder: json.dumps({str(folder): {"fingerprint": "x", "dirs": 1}}).encode(),
+}
+
+
+@pytest.mark.parametrize("memo_bytes", MEMOS.values(), ids=MEMOS)
+def test_a_corrupt_fingerprint_memo_is_a_miss(tmp_path, memo_bytes):
+    folder, memo = tmp_path / "data", tmp_path / "data-fingerprints.json"
+    folder.mkdir()
+    (folder / "0.png").write_bytes(b"0")
+    memo.write_bytes(memo_bytes(folder))
+    assert remembered_fingerprint(folder, memo) == tree_fingerprint(folder)
+    assert json.loads(memo.read_bytes())[str(folder)]["fingerprint"] == tree_fingerprint(folder)
+
+
+def test_an_unreadable_fingerprint_memo_is_a_miss(tmp_path):
+    folder, memo = tmp_path / "data", tmp_path / "data-fingerprints.json"
+    folder.mkdir()
+    memo.mkdir()  # a folder where the memo should be: it can be neither read nor replaced
+    assert remembered_fingerprint(folder, memo) == tree_fingerprint(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "data-fingerprints.json"]
+
+
+def fail_replace(src, dst):
+    raise OSError("disk full")
+
+
+def test_write_atomic_leaves_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    path = tmp_path / "post.ipynb"
+    path.write_bytes(b"old")
+    monkeypatch.setattr(os, "replace", fail_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(path, b"new")
+    assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_student_notebook_is_replaced_whole(tmp_path, monkeypatch):
+    root = site(tmp_path)
+    path = notebook(root, "#solution\n# Add one\nx = 1 + 1")
+    [student] = write_handouts(root, [path], **quiet)
+    before = student.read_bytes()
+    notebook(root, "#solution\n# Add two\nx = 1 + 2")
+    monkeypatch.setattr(os, "replace", fail_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_handouts(root, [path], **quiet)
+    assert student.read_bytes() == before and list(student.parent.iterdir()) == [student]
+
+
+def test_hand_edited_blog_metadata_is_no_stored_key(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "x = 1")
+    nb = json.loads(path.read_text())
+    nb["metadata"]["blog"] = "junk"
+    assert changed(nb, path, root) == ["code", "lib", "data", "environment"]
+    nb["metadata"]["blog"] = {"key": [], "stamp": {"data": "junk"}}
+    assert changed(nb, path, root) == ["code", "lib", "data", "environment"]
+
+
+def test_lint_reports_a_cell_ruff_cannot_parse(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, new_code_cell("x = (1", execution_count=1))
+    assert [str(f) for f in lint(path)] == [f"{path}, cell 2: ruff cannot parse the cell: unexpected EOF while parsing"]
+
+
+def test_lint_reports_a_star_import_that_fails(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, new_code_cell("from no_such_module_here import *", execution_count=1))
+    assert [str(f) for f in lint(path)] == [
+        f"{path}, cell 2: `from no_such_module_here import *` fails: "
+        "ModuleNotFoundError: No module named 'no_such_module_here'"
+    ]
+
+
+def test_the_gate_reports_a_stored_image_it_cannot_read(tmp_path):
+    root = site(tmp_path)
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+    stored = new_output("display_data", data={"image/png": "AAAA"})
+    code = f"from IPython.display import display\ndisplay({{'image/png': {png!r}}}, raw=True)"
+    path = notebook(root, new_code_cell(code, outputs=[stored], execution_count=1))
+    [finding] = check([path], root)
+    assert finding.cell == 2 and finding.message.startswith("an image cannot be read: UnidentifiedImageError")

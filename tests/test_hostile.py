@@ -459,8 +459,9 @@ def test_pagefind_that_runs_too_long_is_stopped(tmp_path, monkeypatch):
 
 def test_a_killed_build_takes_its_helper_process_with_it(tmp_path):
     code = (
-        "import subprocess, sys; from lib.blog.write import die_with_parent;"
-        "p = subprocess.Popen(['sleep', '60'], preexec_fn=die_with_parent); print(p.pid, flush=True);"
+        "import functools, os, subprocess; from lib.blog.workers import die_with_parent;"
+        "own = functools.partial(die_with_parent, os.getpid());"
+        "p = subprocess.Popen(['sleep', '60'], preexec_fn=own); print(p.pid, flush=True);"
         "import time; time.sleep(60)"
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

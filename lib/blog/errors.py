@@ -42,6 +42,8 @@ def read_bytes(path: Path) -> bytes:
         raise BuildError(path, f"is a broken symbolic link (to {path.readlink()})")
     if path.is_dir():
         raise BuildError(path, "is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise BuildError(path, "is not a regular file (a pipe, socket or device)")
     try:
         return path.read_bytes()
     except OSError as e:

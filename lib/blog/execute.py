@@ -9,7 +9,9 @@ the one stored in its metadata is not run: no kernel, no shell, not even an impo
 The engine is execnb's `CaptureShell`, the shell `nbdev-test` uses, so `make execute`
 and the tests run cells the same way. It runs in-process, which lets the executor ask
 `lib.digits` which data folders the notebook read. Each notebook gets its own worker
-process (a fresh interpreter, cwd = the notebook's folder), two at a time.
+process (a fresh interpreter, cwd = the notebook's folder), two at a time. A worker runs
+the bytes the parent read and keyed, not the file, and the outputs are written back only
+if the file still holds those bytes. Workers die with the parent, even one killed by SIGKILL.
 """
 
 from __future__ import annotations
@@ -24,17 +26,27 @@ import re
 import stat
 import sys
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
 from lib.blog.flags import first_code_line
+from lib.blog.nbfile import load, parse
+from lib.blog.workers import run_all
 
 PACKAGES = ("torch", "torchvision", "fastai", "numpy", "matplotlib")
 INLINE = re.compile(r"`\{python\}\s+([^`]+?)`")
 META = "blog"  # notebook and cell metadata key for everything this module stores
+
+
+def blog_meta(node: dict, *keys: str) -> dict:
+    "A map under a notebook's or cell's `blog` metadata, or {} where a hand edit left something else there."
+    found = node.get("metadata", {})
+    for key in (META, *keys):
+        found = found.get(key) if isinstance(found, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def code_cells(nb: dict) -> list[dict]:
@@ -64,8 +76,8 @@ def imported_names(code: str) -> tuple[str, ...]:
     "Modules (and `module.name`s) that `code` imports; cached, since every notebook imports the same lib."
     try:
         tree = ast.parse(code)
-    except SyntaxError:
-        return ()  # IPython magics and the like; their imports are not lib's
+    except (SyntaxError, ValueError, RecursionError):
+        return ()  # IPython magics, null bytes, absurd nesting; their imports are not lib's
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -117,15 +129,36 @@ def remembered_fingerprint(folder: Path, memo: Path) -> str:
     its old name, which is why `make execute` always uses the exact fingerprint; the build
     uses this one only for its staleness warning.
     """
-    known = json.loads(memo.read_text()) if memo.exists() else {}
+    known = _read_memo(memo)
     entry = known.get(str(folder))
-    if entry and all(_mtime(folder / rel) == mtime for rel, mtime in entry["dirs"].items()):
+    if _usable(entry) and all(_mtime(folder / rel) == mtime for rel, mtime in entry["dirs"].items()):
         return entry["fingerprint"]
     dirs = {os.path.relpath(d, folder): _mtime(Path(d)) for d, _, _ in os.walk(folder)}
     known[str(folder)] = {"dirs": dirs, "fingerprint": tree_fingerprint(folder)}
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    memo.write_text(json.dumps(known, indent=1, sort_keys=True))
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(memo, json.dumps(known, indent=1, sort_keys=True).encode())
+    except OSError:
+        pass  # the memo only saves time; a build must not fail because the cache folder is read-only
     return known[str(folder)]["fingerprint"]
+
+
+def _read_memo(memo: Path) -> dict:
+    "The remembered fingerprints; a memo that is missing, unreadable or corrupt remembers nothing."
+    try:
+        known = json.loads(memo.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _usable(entry) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("fingerprint"), str)
+        and isinstance(entry.get("dirs"), dict)
+        and all(isinstance(rel, str) for rel in entry["dirs"])
+    )
 
 
 def _mtime(path: Path) -> int | None:
@@ -153,7 +186,7 @@ def key_parts(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> 
     code = "\n\0".join(source(c) for c in code_cells(nb))
     markdown = "\n\0".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown" and INLINE.search(source(c)))
     libs = sorted(lib_modules([source(c) for c in code_cells(nb)], root))
-    data = nb.get("metadata", {}).get(META, {}).get("stamp", {}).get("data", {})
+    data = blog_meta(nb, "stamp", "data")
     h = lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]  # noqa: E731
     return {
         "code": h(code + "\0" + markdown),
@@ -164,14 +197,14 @@ def key_parts(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> 
 
 
 def stored_key(nb: dict) -> dict[str, str]:
-    return nb.get("metadata", {}).get(META, {}).get("key", {})
+    return blog_meta(nb, "key")
 
 
 def changed(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> list[str]:
     "Which key parts differ from the stored ones: [] when they match. `memo`: see `remembered_fingerprint`."
     stored, now = stored_key(nb), key_parts(nb, nb_path, root, memo)
     why = [part for part in now if stored.get(part) != now[part]]
-    folders = nb.get("metadata", {}).get(META, {}).get("stamp", {}).get("data", {})
+    folders = blog_meta(nb, "stamp", "data")
     if missing := [f for f in folders if not Path(f).expanduser().exists()]:
         why = [f"data (not on this machine: {', '.join(missing)})" if w == "data" else w for w in why]
     return why
@@ -189,8 +222,9 @@ def intended_error(cell) -> bool:
     return declares(cell, "raises-exception", "error", "true")
 
 
-def run_notebook(path: str, root: str, timeout: int | None) -> dict:
-    """Worker: execute `path` top to bottom and return it, as a dict, with fresh outputs.
+def run_notebook(path: str, text: str, timeout: int | None) -> dict:
+    """Worker: execute the notebook `text`, read from `path` by the parent, top to bottom, and return it,
+    as a dict, with fresh outputs. It runs the text it is given rather than the file, which may change meanwhile.
 
     Markdown cells' inline expressions (`{python} expr`) are evaluated where they stand,
     with the values of the cells above. Raises BuildError naming the cell that failed.
@@ -200,11 +234,11 @@ def run_notebook(path: str, root: str, timeout: int | None) -> dict:
 
     os.chdir(Path(path).parent)
     warnings.filterwarnings("ignore", message=".*torch.jit.script.*")  # fastai 2.8 on torch 2.14, at import
-    nb = nbformat.read(path, as_version=4)
+    nb = parse(Path(path), text)
     shell, count = CaptureShell(mpl_format="png"), 0
     for number, cell in enumerate(nb.cells, 1):
         if cell.cell_type == "markdown" and (exprs := INLINE.findall(cell.source)):
-            cell.metadata.setdefault(META, {})["inline"] = {e: _evaluate(shell, e, path, number) for e in exprs}
+            own_meta(cell)["inline"] = {e: _evaluate(shell, e, path, number) for e in exprs}
         if cell.cell_type != "code":
             continue
         count += 1
@@ -218,8 +252,15 @@ def run_notebook(path: str, root: str, timeout: int | None) -> dict:
             if "execution_count" in o:
                 o.execution_count = count
         cell.metadata.pop("execution", None)
-    nb.metadata.setdefault(META, {})["stamp"] = stamp(shell)
+    own_meta(nb)["stamp"] = stamp(shell)
     return json.loads(nbformat.writes(nb))
+
+
+def own_meta(node) -> dict:
+    "A notebook's or cell's `blog` metadata, to write into; made a map if a hand edit left something else there."
+    if not isinstance(node.metadata.get(META), dict):
+        node.metadata[META] = {}
+    return node.metadata[META]
 
 
 def _evaluate(shell, expr: str, path: str, number: int) -> str:
@@ -243,26 +284,29 @@ def stamp(shell) -> dict:
 
 def execute(paths: list[Path], root: Path, force: bool = False, timeout: int | None = 600, log=print) -> list[Path]:
     "Run each notebook whose key changed and write its outputs back. Returns the notebooks run."
-    todo = []
+    todo: dict[Path, bytes] = {}
     for path in paths:
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        data, nb = load(path, validate=False)  # a notebook that runs is validated in its worker
         why = changed(nb, path, root)
         if force or why:
-            todo.append(path)
+            todo[path] = data
             log(f"  run    {path} ({', '.join(why) or 'forced'} changed)")
         else:
             log(f"  fresh  {path}")
-    results = run_fresh(todo, root, timeout)  # a failure raises here, before anything is written
-    for path, nb in results.items():
-        write_back(path, nb, root)
-    return todo
+    results = run_loaded(todo, timeout)  # a failure raises here, before anything is written
+    for path in results:  # all checked first, so that a refusal, too, leaves every file as it was
+        refuse_if_changed(path, todo[path])
+    for path, fresh in results.items():
+        write_back(path, fresh, root, todo[path])
+    return list(todo)
 
 
-def write_back(path: Path, fresh: dict, root: Path) -> None:
-    "Store fresh outputs, inline values and the stamp; sources stay byte for byte as they were."
+def write_back(path: Path, fresh: dict, root: Path, ran: bytes) -> None:
+    """Store fresh outputs, inline values, the stamp and the key of the notebook that ran, whose bytes
+    were `ran`; sources stay byte for byte as they were. Refuses if the file no longer holds those bytes."""
     import nbformat
 
-    old = nbformat.read(path, as_version=4)
+    old = parse(path, ran.decode("utf-8"))
     fresh = nbformat.from_dict(fresh)
     for cell, new in zip(old.cells, fresh.cells, strict=True):
         if cell.cell_type == "code":
@@ -270,18 +314,32 @@ def write_back(path: Path, fresh: dict, root: Path) -> None:
         if META in new.metadata:
             cell.metadata[META] = new.metadata[META]
     old.metadata[META] = fresh.metadata[META]
-    old.metadata[META]["key"] = key_parts(json.loads(nbformat.writes(old)), path, root)
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(old, tmp)
-    os.replace(tmp, path)
+    old.metadata[META]["key"] = key_parts(old, path, root)
+    data = (nbformat.writes(old) + "\n").encode()
+    refuse_if_changed(path, ran)
+    write_atomic(path, data)
+
+
+def refuse_if_changed(path: Path, ran: bytes) -> None:
+    "Outputs of the code that ran must not be stored over code edited meanwhile, under a key for the new code."
+    try:
+        unchanged = path.read_bytes() == ran
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        raise BuildError(path, "changed while it ran; run `make execute` again")
 
 
 def run_fresh(paths: list[Path], root: Path, timeout: int | None = 600) -> dict[Path, dict]:
-    """`run_notebook` on each path, two at a time, each in a fresh worker process (so the caller's
-    working folder and modules stay as they were). The first failure raises its BuildError."""
-    with ProcessPoolExecutor(max_workers=min(2, len(paths) or 1), max_tasks_per_child=1) as pool:
-        jobs = {p: pool.submit(run_notebook, str(p.resolve()), str(root.resolve()), timeout) for p in paths}
-        return {p: job.result() for p, job in jobs.items()}
+    "`run_loaded` on the notebooks at `paths` as they are now (`root` is not needed; kept for callers)."
+    return run_loaded({p: load(p)[0] for p in paths}, timeout)
+
+
+def run_loaded(notebooks: dict[Path, bytes], timeout: int | None = 600) -> dict[Path, dict]:
+    """`run_notebook` on each notebook's bytes, two at a time, each in a fresh worker process (so the
+    caller's working folder and modules stay as they were). See `workers.run_all`."""
+    jobs = {path: (str(path.resolve()), data.decode(), timeout) for path, data in notebooks.items()}
+    return run_all(run_notebook, jobs)
 
 
 def notebooks(root: Path, paths: list[Path] | None = None) -> list[Path]:

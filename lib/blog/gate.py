@@ -15,12 +15,12 @@ from __future__ import annotations
 import base64
 import difflib
 import io
-import json
 import re
 from pathlib import Path
 
-from lib.blog.execute import META, declares, run_fresh
+from lib.blog.execute import blog_meta, declares, run_loaded
 from lib.blog.lint import Finding
+from lib.blog.nbfile import load
 
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 PIXEL_LEVELS, PIXEL_SHARE = 16, 0.005
@@ -49,10 +49,12 @@ def image_of(out: dict) -> bytes | None:
     return base64.b64decode("".join(data) if isinstance(data, list) else data) if data else None
 
 
-def compare_images(stored: bytes, fresh: bytes) -> str | None:
+def compare_images(stored: bytes | None, fresh: bytes | None) -> str | None:
     import numpy as np
     from PIL import Image
 
+    if stored is None or fresh is None:  # an image that is not a PNG (an SVG, say) has no pixels to compare
+        return None if stored == fresh else "a PNG image is now in another format, or the other way round"
     a, b = (np.asarray(Image.open(io.BytesIO(x)).convert("RGBA"), dtype=np.int16) for x in (stored, fresh))
     if a.shape != b.shape:
         return f"image size {a.shape[1]}x{a.shape[0]} is now {b.shape[1]}x{b.shape[0]}"
@@ -83,7 +85,10 @@ def compare_output(old: dict, new: dict) -> str | None:
             f"a stored {'text' if old_text is not None else 'image'} output is now {'text' if new_text else 'an image'}"
         )
     if old_text is None:
-        return compare_images(image_of(old) or b"", image_of(new) or b"")
+        try:
+            return compare_images(image_of(old), image_of(new))
+        except (OSError, ValueError) as e:  # not base64, or not an image PIL can open
+            return f"an image cannot be read: {type(e).__name__}: {e}"
     if old_text != new_text:
         diff = difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), lineterm="", n=0)
         return "output differs:\n" + "\n".join(list(diff)[3:11])
@@ -97,8 +102,8 @@ def compare(path: Path, stored: dict, fresh: dict) -> list[Finding]:
             continue
         if old["cell_type"] == "code":
             found += [Finding(path, number, p) for p in compare_outputs(old.get("outputs", []), new["outputs"])]
-        old_inline = old.get("metadata", {}).get(META, {}).get("inline", {})
-        for expr, value in new.get("metadata", {}).get(META, {}).get("inline", {}).items():
+        old_inline = blog_meta(old, "inline")
+        for expr, value in blog_meta(new, "inline").items():
             if old_inline.get(expr) != value:
                 found.append(Finding(path, number, f"inline `{{python}} {expr}` shows {old_inline.get(expr)!r}, "
                                                     f"a fresh run gives {value!r}"))  # fmt: skip
@@ -107,5 +112,6 @@ def compare(path: Path, stored: dict, fresh: dict) -> list[Finding]:
 
 def check(paths: list[Path], root: Path, timeout: int | None = 600) -> list[Finding]:
     "Run every notebook afresh (two at a time) and list each difference from what it publishes."
-    fresh = run_fresh(paths, root, timeout)
-    return [f for p in paths for f in compare(p, json.loads(p.read_text()), fresh[p])]
+    loaded = {p: load(p) for p in paths}  # read once: what runs is what the comparison is with
+    fresh = run_loaded({p: data for p, (data, _) in loaded.items()}, timeout)
+    return [f for p, (_, stored) in loaded.items() for f in compare(p, stored, fresh[p])]

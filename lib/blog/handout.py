@@ -12,7 +12,9 @@ from pathlib import Path
 
 import nbformat
 
+from lib.blog.cache import write_atomic
 from lib.blog.flags import parse_flags
+from lib.blog.nbfile import load
 
 STUDENT_DIR = Path("_notebooks") / "_student"  # nbdev-test and the site skip folders starting with _
 STUB = 'raise NotImplementedError("Exercise: replace this line with your answer")'
@@ -74,12 +76,12 @@ def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:
     "`make handouts`: write the student notebook of each post with exercises into _notebooks/_student/."
     written = []
     for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
+        _, nb = load(path)
         if not has_exercises(nb):
             continue
         dest = student_path(root, path)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(student_bytes(nb))
+        write_atomic(dest, student_bytes(nb))
         written.append(dest)
         log(f"  wrote  {dest}")
     return written

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from lib.blog.execute import code_cells, intended_error, source
+from lib.blog.errors import BuildError
+from lib.blog.execute import intended_error, source
+from lib.blog.nbfile import load
 
 
 @dataclass(frozen=True)
@@ -63,17 +66,24 @@ def ruff_names(path: Path) -> list[dict]:
     "ruff's F821 (undefined) and F405 (maybe from a star import) findings, with their cells."
     cmd = [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F821,F405", "--output-format", "json"]
     result = subprocess.run([*cmd, str(path)], capture_output=True, text=True)
+    if result.returncode not in (0, 1):  # 1 means findings; anything else, that ruff itself failed
+        raise BuildError(path, f"ruff failed: {(result.stderr.strip().splitlines() or ['no message'])[-1]}")
     return json.loads(result.stdout or "[]")
 
 
-def star_modules(nb: dict) -> list[str]:
+def star_modules(nb: dict) -> list[tuple[int, str]]:
+    "The modules star-imported, each with the cell that imports it."
     modules = []
-    for cell in code_cells(nb):
+    for number, cell in numbered_code_cells(nb):
         try:
             tree = ast.parse(source(cell))
-        except SyntaxError:
-            continue
-        modules += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"]
+        except (SyntaxError, ValueError, RecursionError):
+            continue  # ruff reports the cell
+        modules += [
+            (number, n.module)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module and n.level == 0 and n.names[0].name == "*"
+        ]
     return modules
 
 
@@ -88,15 +98,25 @@ def star_exports(module: str) -> frozenset[str]:
 
 
 def undefined_names(path: Path, nb: dict) -> list[Finding]:
-    exported = frozenset().union(*(star_exports(m) for m in star_modules(nb)))
-    found = []
+    exported, found = set(), []
+    for number, module in star_modules(nb):
+        try:
+            exported |= star_exports(module)
+        except (Exception, SystemExit) as e:  # importing runs the module; whatever it raises is a finding
+            found.append(Finding(path, number, f"`from {module} import *` fails: {type(e).__name__}: {e}"))
     for d in ruff_names(path):
-        name = d["message"].split("`")[1]
+        if d["code"] not in ("F821", "F405"):  # a cell ruff cannot parse, so none of its names are checked
+            if d.get("cell") is None:
+                raise BuildError(path, f"ruff cannot read it: {d['message']}")
+            found.append(Finding(path, d["cell"], f"ruff cannot parse the cell: {d['message']}"))
+            continue
+        name = m[1] if (m := re.search(r"`([^`]+)`", d["message"])) else d["message"]
         if d["code"] == "F821" or name not in exported:
             found.append(Finding(path, d["cell"], f"name {name!r} is used but never defined before this cell"))
     return found
 
 
 def lint(path: Path) -> list[Finding]:
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    "Findings of one notebook; a file that is not a notebook is a BuildError naming it."
+    _, nb = load(path)
     return error_outputs(path, nb) + undefined_names(path, nb) + execution_counts(path, nb)

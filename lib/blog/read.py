@@ -19,6 +19,7 @@ import nbformat
 import yaml
 
 from lib.blog.errors import BuildError, read_text
+from lib.blog.nbfile import check_cells
 from lib.blog.paths import check_url
 from lib.blog.schema import typed
 
@@ -138,19 +139,6 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
         raise BuildError(path, f"not a valid notebook: {e}") from None
     check_cells(path, nb)
     return nb
-
-
-def check_cells(path: Path, nb) -> None:
-    "What every later stage relies on, checked cheaply: each cell has a known type and a text source."
-    if not isinstance(nb.get("cells"), list):
-        raise BuildError(path, "not a valid notebook: no list of cells")
-    for number, cell in enumerate(nb.cells, 1):
-        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            raise BuildError(path, "cell has no cell_type of code, markdown or raw", number)
-        if not isinstance(cell.get("source"), str):
-            raise BuildError(path, "cell has no source text", number)
-        if not isinstance(cell.setdefault("metadata", {}), dict):
-            raise BuildError(path, "cell metadata is not a map", number)
 
 
 FASTPAGES_LINE = re.compile(r"^-\s*([\w-]+)\s*:\s*(.*)$")

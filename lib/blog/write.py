@@ -13,17 +13,18 @@ import ctypes.util
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from lib.blog.cache import tracked
 from lib.blog.errors import BuildError
 from lib.blog.paths import inside
+from lib.blog.workers import die_with_parent
 
 PAGEFIND_TIMEOUT = 300  # seconds; pagefind indexes 1,000 pages in a few seconds
 LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
@@ -48,18 +49,16 @@ def locked(out: Path) -> Iterator[None]:
         yield
 
 
-def die_with_parent() -> None:
-    "Run in a child before exec: Linux kills it when the build dies, even by SIGKILL."
-    if LIBC is not None:
-        LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def index_search(folder: Path) -> None:
     "Full-text search index by pagefind (its pip wheel carries the binary; no network needed)."
     cmd = [sys.executable, "-m", "pagefind", "--site", str(folder), "--silent"]
     try:
         result = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=PAGEFIND_TIMEOUT, preexec_fn=die_with_parent
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=PAGEFIND_TIMEOUT,
+            preexec_fn=partial(die_with_parent, os.getpid()),
         )
     except subprocess.TimeoutExpired:
         raise BuildError(folder, f"pagefind took over {PAGEFIND_TIMEOUT} s and was stopped") from None

@@ -1,0 +1,74 @@
+"""Worker processes for notebooks: each runs in a fresh interpreter, and none outlives the caller.
+
+Linux's parent-death signal kills a worker when the process that started it dies, even by SIGKILL,
+which no handler sees; a failure or Ctrl-C kills the running workers instead of waiting for cells.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from lib.blog.errors import BuildError, blame
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+WORKERS = 2  # notebooks run at a time
+
+
+def run_all(fn: Callable, jobs: dict[Path, tuple], workers: int = WORKERS) -> dict[Path, object]:
+    """`fn(*args)` for each path's args, `workers` at a time, each in a fresh process. The first failure
+    raises its BuildError (naming the path) and kills the other workers; so does Ctrl-C."""
+    if not jobs:
+        return {}  # no pool, no worker
+    todo, running, results = list(jobs.items()), {}, {}
+    pool = ProcessPoolExecutor(workers, max_tasks_per_child=1, initializer=die_with_parent, initargs=(os.getpid(),))
+    try:
+        while todo or running:
+            # Submitted only as a worker frees up, so the pool never holds a queued job to run on after a kill.
+            while todo and len(running) < workers:
+                path, args = todo.pop(0)
+                running[pool.submit(fn, *args)] = path
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for job in done:
+                path = running.pop(job)
+                results[path] = result(job, path)
+    except BaseException:
+        stop(pool)
+        raise
+    pool.shutdown()
+    return {p: results[p] for p in jobs}
+
+
+def result(job, path: Path) -> dict:
+    "A worker's notebook, or a BuildError naming the notebook whatever went wrong."
+    with blame(path):
+        try:
+            return job.result()
+        except BrokenProcessPool:
+            raise BuildError(path, "its worker process died (killed, out of memory, or ended by a cell)") from None
+
+
+def stop(pool: ProcessPoolExecutor) -> None:
+    "Kill the workers now: waiting for them to finish their cells could take as long as the cells do."
+    for worker in list((pool._processes or {}).values()):  # no public way to reach them before Python 3.14
+        worker.kill()
+    # Quick now, with nothing queued and the workers dead. Not wait=False: on Python 3.11 the pool's
+    # own thread may still be replacing the worker that failed, and fails if shutdown pulls its state away.
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def die_with_parent(parent: int) -> None:
+    "Run in a new process (a worker, or a child before exec): Linux kills it when `parent` dies, even by SIGKILL."
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL))
+        except (OSError, AttributeError):
+            pass  # no usable libc: a worker then outlives a killed parent, as it would elsewhere
+    if os.getppid() != parent:  # the parent died before prctl took effect, so the signal will never come
+        os._exit(1)
