@@ -300,7 +300,10 @@ def test_a_solution_flag_hides_the_answer(tmp_path, flag):
 def test_a_written_answer_in_a_markdown_cell_is_hidden(tmp_path):
     root = site(tmp_path)
     notebook(root, new_markdown_cell("#solution\nThe rule lines shapes up from the right."))
-    assert "lines shapes up from the right" not in page(built(root).parent)
+    site_dir = built(root)
+    student = (site_dir / "notebooks/post-student.ipynb").read_text()
+    assert "lines shapes up from the right" not in page(root) and "lines shapes up" not in student
+    assert "**Your answer:**" in student
 
 
 def test_the_audit_fails_a_build_whose_page_shows_a_hidden_line(tmp_path):

@@ -1,8 +1,9 @@
 """Exercises: one notebook, two versions. The answer key is the notebook as written; the
 student notebook replaces each solution cell with its task and a stub, and has no outputs.
 
-A solution cell is flagged `#solution` on its first line (or tagged `solution`). Its first
-comment lines after the flag are the task, and stay in the student notebook.
+A solution cell is flagged `#solution` or `#| solution: true` (or tagged `solution`). Its first
+comment lines after the flag are the task, and stay in the student notebook. A markdown cell
+flagged the same way on its first line is a written answer; students get a place to write theirs.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from pathlib import Path
 import nbformat
 
 from lib.blog.cache import write_atomic
-from lib.blog.flags import parse_flags
+from lib.blog.flags import markdown_solution, parse_flags
 from lib.blog.nbfile import load
 
 STUDENT_DIR = Path("_notebooks") / "_student"  # nbdev-test and the site skip folders starting with _
 STUB = 'raise NotImplementedError("Exercise: replace this line with your answer")'
+WRITTEN_STUB = "**Your answer:** _write it here._"
 
 
 def is_solution(cell) -> bool:
+    if cell.cell_type == "markdown":
+        return markdown_solution(cell)
     return cell.cell_type == "code" and (
         "solution" in cell.metadata.get("tags", []) or "solution" in parse_flags(cell.source)[0]
     )
@@ -50,6 +54,8 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     student.metadata.pop("blog", None)
     for cell in student.cells:
         cell.metadata.pop("blog", None)
+        if is_solution(cell) and cell.cell_type == "markdown":
+            cell.source, cell.metadata["tags"] = WRITTEN_STUB, ["exercise"]
         if cell.cell_type != "code":
             continue
         if is_solution(cell):
