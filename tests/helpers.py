@@ -9,7 +9,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from lib.blog.build import build
 
-CONFIG = "title: Test Blog\nurl: https://example.org\ngithub_username: someone\ngithub_repo: blog\n"
+CONFIG = (
+    "title: Test Blog\nurl: https://example.org\ngithub_username: someone\ngithub_repo: blog\n"
+    "permalink: /:year/:month/:day/:title.html\n"
+)
 FRONT_MATTER = '# "A Post"\n> About something\n\n- categories: [test]'
 
 

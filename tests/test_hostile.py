@@ -250,8 +250,8 @@ def test_a_cell_without_source_names_the_cell(good, capsys):
 
 
 def test_a_post_path_that_is_a_folder_is_an_error(good, capsys):
-    (good / "_posts/2020-01-02-b.md").mkdir()
-    refused(good, capsys, "2020-01-02-b.md: is a folder, not a file")
+    (good / "_notebooks/2020-01-02-b.ipynb").mkdir()
+    refused(good, capsys, "2020-01-02-b.ipynb: is a folder, not a file")
 
 
 def test_a_dangling_symlink_is_an_error(good, capsys):
@@ -271,10 +271,11 @@ def test_markdown_in_the_notebooks_folder_is_not_dropped(good, capsys):
     refused(good, capsys, "2020-01-02-b.md: markdown posts belong in _posts/")
 
 
-def test_a_post_in_a_posts_subfolder_is_not_dropped(good, capsys):
-    (good / "_posts/2020").mkdir()
-    (good / "_posts/2020/2020-01-02-b.md").write_text(MD.format(title="T", extra=""))
-    refused(good, capsys, "_posts/2020: posts in subfolders of _posts/ are not read yet")
+def test_a_post_in_a_posts_subfolder_is_read_as_jekyll_reads_it(tmp_path):
+    root = site(tmp_path)
+    (root / "_posts/2020").mkdir()
+    (root / "_posts/2020/2020-01-02-b.md").write_text(MD.format(title="Nested", extra=""))
+    assert "Body text." in page(built(root).parent, "2020/01/02/b.html")
 
 
 # Nothing hidden leaks

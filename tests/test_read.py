@@ -36,7 +36,7 @@ def test_date_and_slug_come_from_the_file_name(tmp_path):
     assert (post.date, post.slug, post.url) == (
         date(2021, 8, 20),
         "pytorch-broadcasting",
-        "/2021/08/20/pytorch-broadcasting.html",
+        "/test/2021/08/20/pytorch-broadcasting.html",  # Jekyll's default: categories first
     )
 
 

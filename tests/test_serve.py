@@ -90,8 +90,10 @@ def test_serve_survives_a_failing_build_and_shows_the_error(tmp_path):
     root = site(tmp_path)
     markdown_post(root, GOOD)
     with serving(root) as (url, server, log):
-        bad = root / "_posts" / "<i>oops.md"  # a BuildError whose message holds markup, which must be escaped
-        assert edit_until(bad, "---\ntitle: Oops\n---\n", lambda: BANNER in fetch(url + NOTE)[1])
+        bad = (
+            root / "_posts" / "2020-01-09-<i>oops.md"
+        )  # a BuildError whose message holds markup, which must be escaped
+        assert edit_until(bad, "---\ntitle: [broken\n---\n", lambda: BANNER in fetch(url + NOTE)[1])
         status, body = fetch(url + NOTE)
         assert status == 200 and "First text" in body, "the last good site is still served"
         assert "&lt;i&gt;oops.md" in body and "<i>oops.md" not in body

@@ -197,10 +197,20 @@ def test_an_image_path_escaping_the_repository_is_an_error(tmp_path):
         built(root)
 
 
-def test_a_remote_image_is_an_error_since_pages_load_nothing_from_outside(tmp_path):
+def test_a_remote_image_waits_for_a_click_and_is_a_warning(tmp_path):
     root = site(tmp_path)
+    markdown_post(root, "---\ntitle: T\n---\n![A chart](https://example.com/x.png)\n")
+    warnings = []
+    build(root, root / "_site", search=False, log=warnings.append)
+    html = page(root, "2020/01/02/note.html")
+    assert 'src="https://example.com/x.png"' not in html and 'data-load="https://example.com/x.png"' in html
+    assert [w for w in warnings if "note.md: images from other hosts: https://example.com/x.png" in w]
+
+
+def test_a_remote_image_is_an_error_when_offline(tmp_path):
+    root = site(tmp_path, CONFIG + "offline: true\n")
     markdown_post(root, "---\ntitle: T\n---\n![x](https://example.com/x.png)\n")
-    with pytest.raises(BuildError, match=r"image https://example.com/x.png is loaded from outside the site"):
+    with pytest.raises(BuildError, match=r"image https://example.com/x.png is loaded from another host, and offline"):
         built(root)
 
 

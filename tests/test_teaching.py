@@ -109,7 +109,7 @@ def test_an_unknown_solutions_setting_is_an_error(tmp_path):
 
 
 def test_colab_can_open_the_student_notebook(tmp_path):
-    root = site(tmp_path, CONFIG)
+    root = site(tmp_path, CONFIG + "branch: main\n")
     notebook(root, "x = 1", SOLUTION, front_matter='# "T"\n- colab_student: true')
     html = page(built(root).parent)
     assert 'href="https://colab.research.google.com/github/someone/blog/blob/main/_notebooks/_student/' in html

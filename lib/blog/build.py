@@ -16,9 +16,10 @@ from lib.blog.cache import Cache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
-from lib.blog.paths import SiteFiles
+from lib.blog.pages import navigation, own_pages, render_site_pages
+from lib.blog.paths import SiteFiles, check_url
 from lib.blog.read import Post, read_post, source_files
-from lib.blog.render import page_env, render_post, render_site_pages
+from lib.blog.render import page_env, render_post
 from lib.blog.write import locked, write_site
 
 BUILDER = Path(__file__).parent
@@ -40,11 +41,21 @@ def _stat(path: Path) -> list[int] | None:
 class Renderer:
     "Renders posts, through a data-only cache when one is given."
 
-    def __init__(self, site: Site, cache: Path | None, strict: bool):
+    def __init__(self, site: Site, cache: Path | None, strict: bool, urls: dict, nav: list):
         self.site, self.cache, self.strict = site, Cache(cache) if cache else None, strict
-        self.env, self._exporters = page_env(site), {}
+        self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
-        self.salt = builder_hash().encode() + config + repr(strict).encode()
+        # Every page's header shows the pages' links and the site pages' URLs: a change to them is a new page.
+        self.salt = builder_hash().encode() + config + repr((strict, urls, nav)).encode()
+
+    def liquid(self):
+        "The Liquid environment, made when a post first needs it."
+        if self._liquid is None:
+            from lib.blog.jekyll import Liquid
+
+            site = self.site
+            self._liquid = Liquid(site.raw | {"baseurl": site.baseurl, "url": site.url, "title": site.title}, site.root)
+        return self._liquid
 
     def exporter(self, kind: str):
         "nbconvert's exporter for a post or a deck, imported and built when a notebook first needs it."
@@ -64,7 +75,7 @@ class Renderer:
         if hit and all(_stat(Path(p)) == st for p, st in hit[0].get("images", {}).items()):
             meta, files = hit
         else:
-            files = render_post(post, self.site, self.env, self.exporter)
+            files = render_post(post, self.site, self.env, self.exporter, self.liquid)
             meta = {
                 "warnings": post.warnings,
                 "image_url": post.image_url,
@@ -82,18 +93,51 @@ def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
     return {p for p in files if p.startswith("images/") and not p.startswith(f"images/{post.slug}/")}
 
 
-def stale(post: Post, root: Path, cache: Cache | None) -> list[str]:
-    "A notebook whose stored key no longer matches its code, lib, data or versions has stale outputs."
+def stale(post: Post, root: Path, cache: Cache | None) -> tuple[str, str] | None:
+    """(kind, note) when a notebook's stored outputs are not vouched for: `unstamped` (never stored by
+    `make execute`), `unchecked` (its data is not on this machine) or `stale` (code, lib, data or versions)."""
     if post.kind != "notebook":
-        return []
+        return None
     from lib.blog.execute import changed, stored_key
 
     if not stored_key(post.nb):
-        return [f"{post.path}: outputs were not stored by `make execute`, so nothing vouches for them"]
+        return "unstamped", str(post.path.relative_to(root))
     memo = cache.folder / "data-fingerprints.json" if cache else None
     memo = None if memo and memo.resolve() in cache.ignore else memo  # a memo that came with a clone
     why = changed(post.nb, post.path, root, memo=memo)
-    return [f"{post.path}: stored outputs are stale ({', '.join(why)} changed); run `make execute`"] if why else []
+    if any(w.startswith("data (not on this machine") for w in why):
+        return "unchecked", f"{post.path.relative_to(root)} ({', '.join(why)})"
+    return ("stale", f"{post.path.relative_to(root)} ({', '.join(why)} changed)") if why else None
+
+
+STALE = {
+    "unstamped": "{n} notebook(s) show outputs that `make execute` did not store, so nothing vouches for them: {names}",
+    "unchecked": "could not check whether the outputs of {n} notebook(s) are current: {names}; run `make data`",
+    "stale": "stored outputs of {n} notebook(s) are stale: {names}; run `make execute`",
+}
+
+
+def stale_summary(posts: list[Post], root: Path, cache: Cache | None) -> list[str]:
+    "One warning line per kind of doubt, however many notebooks share it."
+    found: dict[str, list[str]] = {}
+    for kind, note in filter(None, (stale(p, root, cache) for p in posts)):
+        found.setdefault(kind, []).append(note)
+    return [STALE[kind].format(n=len(notes), names="; ".join(notes)) for kind, notes in found.items()]
+
+
+def read_all(root: Path, site: Site, strict: bool, log) -> list[Post]:
+    "Every post and page, read, with its URL checked against the site's rules."
+    paths, skipped = source_files(root)
+    for warning in site.warnings + skipped:
+        log(f"warning: {warning}")
+    posts = []
+    for path in paths:
+        with blame(path):
+            post = read_post(path, strict)
+            post.url_pattern = site.permalink
+            check_url(post.url, path)
+        posts.append(post)
+    return posts
 
 
 def build(
@@ -115,11 +159,8 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     start = time.perf_counter()
     site = load_config(root)
     strict = strict or site.strict
-    posts = []
-    for path in source_files(root):
-        with blame(path):
-            posts.append(read_post(path, strict))
-    renderer, files, cached = Renderer(site, cache, strict), SiteFiles(), 0
+    posts, urls = own_pages(read_all(root, site, strict, log))
+    renderer, files, cached = Renderer(site, cache, strict, urls=urls, nav=navigation(posts)), SiteFiles(), 0
     for post in posts:
         with blame(post.path):
             rendered, meta, hit = renderer.post(post)
@@ -129,9 +170,9 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
                 raise BuildError(post.path, f"{warning} (--strict)")
             log(f"warning: {warning}")
         cached += hit
-        for warning in stale(post, root, renderer.cache):
-            log(f"warning: {warning}")
         log(f"  {'cached' if hit else 'built '} {post.path.relative_to(root)} -> {post.url}")
+    for warning in stale_summary(posts, root, renderer.cache):
+        log(f"warning: {warning}")
     pages = render_site_pages(posts, renderer.env)
     files.add(pages, "the site's own pages", shared={p for p in pages if p.startswith("images/")})
     files.add({"feed.xml": atom_feed(posts, site), "sitemap.xml": sitemap(posts, site)}, "the site's feed")

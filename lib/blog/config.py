@@ -1,4 +1,8 @@
-"The site configuration: `_config.yml`, with fastpages' keys and defaults."
+"""The site configuration: `_config.yml`, with fastpages' keys and defaults.
+
+A fastpages `_config.yml` builds unchanged: Jekyll's own keys are accepted (`jekyll.IGNORED_KEYS`),
+keys with a meaning here are used, and any other key is a warning naming it (an error when strict).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from lib.blog.errors import BuildError, read_text
+from lib.blog.jekyll import DEFAULT_PERMALINK, IGNORED_KEYS
 from lib.blog.schema import typed
 
 
@@ -23,8 +28,13 @@ class Site:
     baseurl: str = ""
     github_username: str = ""
     github_repo: str = ""
-    branch: str = "main"
+    branch: str = "master"  # fastpages' badges pointed at master
     default_badges: dict = field(default_factory=lambda: {"github": True, "colab": True, "binder": True})
+    permalink: str = DEFAULT_PERMALINK  # Jekyll's pattern for post URLs
+    paginate: int = 0  # posts per index page; 0 puts every post on one page
+    paginate_path: str = "/page:num/"
+    minima: dict = field(default_factory=dict)  # minima theme settings: social_links in the footer
+    html_escape: dict = field(default_factory=dict)  # {description: false} lets summaries hold HTML
     show_image: bool = False
     show_description: bool = True
     show_tags: bool = True
@@ -36,18 +46,21 @@ class Site:
     offline: bool = False  # a page that loads anything from another host is an error, not a warning
     sanitize_outputs: bool = False  # notebooks are untrusted: strip script from HTML, SVG and JS outputs
     root: Path = Path(".")
+    raw: dict = field(default_factory=dict)  # every key as written, for Liquid's `site`
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def full_url(self) -> str:
         return self.url.rstrip("/") + self.baseurl.rstrip("/")
 
 
-KNOWN_KEYS = {f.name for f in fields(Site)} - {"root"}
-TYPES = {name: typing.get_origin(kind) or kind for name, kind in typing.get_type_hints(Site).items() if name != "root"}
+KNOWN_KEYS = {f.name for f in fields(Site)} - {"root", "raw", "warnings"}
+TYPES = {name: typing.get_origin(kind) or kind for name, kind in typing.get_type_hints(Site).items()}
+TYPES = {name: kind for name, kind in TYPES.items() if name in KNOWN_KEYS and name not in ("minima", "html_escape")}
 
 
-def load_config(root: Path) -> Site:
-    "Read `root/_config.yml`; a missing file means all defaults, an unknown key is an error."
+def load_config(root: Path, strict: bool = False) -> Site:
+    "Read `root/_config.yml`; a missing file means all defaults. Unknown keys warn (fail when strict)."
     path = root / "_config.yml"
     if not path.exists():
         return Site(root=root)
@@ -57,8 +70,14 @@ def load_config(root: Path) -> Site:
         raise BuildError(path, f"bad YAML: {e}") from None
     if not isinstance(data, dict):
         raise BuildError(path, "expected a mapping of keys to values")
-    unknown = sorted(set(data) - KNOWN_KEYS)
-    if unknown:
+    unknown = sorted(set(map(str, data)) - KNOWN_KEYS - IGNORED_KEYS)
+    message = f"{path}: unknown key(s) {', '.join(unknown)}, ignored"
+    if unknown and (strict or data.get("strict") is True):
         raise BuildError(path, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_KEYS))}")
-    data = {k: v for k, v in data.items() if v is not None}  # `key:` with no value means the default
-    return Site(root=root, **typed(data, TYPES, path))
+    used = {k: v for k, v in data.items() if k in KNOWN_KEYS and v is not None}  # `key:` alone means the default
+    for key in ("minima", "html_escape"):
+        if key in used and not isinstance(used[key], dict):
+            raise BuildError(path, f"{key} must be a map of settings, not {used[key]!r}")
+    site = Site(root=root, raw=data, **typed(used, TYPES, path))
+    site.warnings += [message] if unknown else []
+    return site

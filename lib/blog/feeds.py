@@ -8,8 +8,8 @@ from xml.etree import ElementTree as ET
 from feedgen.feed import FeedGenerator
 
 from lib.blog.config import Site
+from lib.blog.pages import listed
 from lib.blog.read import Post
-from lib.blog.render import listed
 
 
 def _when(post: Post) -> datetime:

@@ -12,6 +12,7 @@ written here by hand and kept small:
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from pathlib import Path
@@ -86,31 +87,48 @@ def callouts(state) -> None:
 
 
 def local_images(state) -> None:
-    "Resolve each image against the post's folder, and record it for copying."
+    """Resolve each image against the post's folder, and record it for copying. An image on another
+    host becomes a link with a button that shows it, so the page requests nothing until the reader asks."""
     env = state.env
     for token in state.tokens:
-        for child in token.children or []:
+        for i, child in enumerate(token.children or []):
             if child.type == "image":
-                child.attrSet("src", env["images"].add(child.attrGet("src") or ""))
+                src = env["images"].add(child.attrGet("src") or "")
+                child.attrSet("src", src)
+                token.children[i] = remote_image(src, child.content) if is_remote(src) else child
+
+
+def remote_image(src: str, alt: str) -> Token:
+    card = Token("html_inline", "", 0)
+    link, host = html.escape(src), html.escape(urlparse(src).netloc)
+    label = html.escape(alt or "an image")
+    card.content = (f'<span class="embed embed-image"><a href="{link}" rel="noopener">{label} (on {host})</a> '
+                    f'<button type="button" class="embed-load" data-load="{link}">Show it</button></span>')  # fmt: skip
+    return card
 
 
 class ImageAssets:
     """Images a post links to: repository path -> site path. Only files under `images/` or the post's
-    own folder may be linked: a path that reaches elsewhere (`../.env`) is an error, not a copy."""
+    own folder may be linked: a path that reaches elsewhere (`../.env`) is an error, not a copy.
 
-    def __init__(self, source: Path, root: Path, baseurl: str, slug: str):
+    A link into the blog's own repository on GitHub (`github.com/<repo>/raw/<branch>/images/...`) is the
+    local file. Another remote image stays remote, listed in `remote` (an error when `offline`)."""
+
+    def __init__(self, source: Path, root: Path, baseurl: str, slug: str, offline: bool = False, repo: str = ""):
         self.source, self.root, self.baseurl, self.slug = source, root.resolve(), baseurl, slug
-        self.allowed = (self.root / "images", source.parent.resolve())
+        self.allowed = (self.root / "images", source.parent.resolve(), self.root / "_notebooks")
+        self.offline, self.repo = offline, repo
         self.files: dict[str, Path] = {}
+        self.remote: list[str] = []
 
     def add(self, src: str) -> str:
-        url = urlparse(src)
+        src = self.own_repository(src)
         if is_remote(src):
-            raise BuildError(self.source, f"image {src} is loaded from outside the site; save it under images/")
+            return self.outside(src)
+        url = urlparse(src)
         if url.scheme or not url.path:
             return src  # data: URIs and the like
-        path = (self.root / url.path.lstrip("/")) if url.path.startswith("/") else self.source.parent / url.path
-        path = Path(unquote(str(path))).resolve()
+        path = self.resolve(url.path)
         if not any(path.is_relative_to(folder) for folder in self.allowed):
             raise BuildError(self.source, f"image path {src} is outside images/ and the post's folder")
         if not path.is_file():
@@ -118,6 +136,35 @@ class ImageAssets:
         site_path = f"images/{path.relative_to(self.root)}".replace("images/images/", "images/")
         self.files[site_path] = path
         return f"{self.baseurl}/{site_path}"
+
+    def resolve(self, path: str) -> Path:
+        """A link's file: `/x` from the repository root (after the baseurl, which fastpages links carry),
+        else beside the post; `/images/copied_from_nb/x` is `_notebooks/x`, as fastpages copied it."""
+        if self.baseurl and (path + "/").startswith(self.baseurl + "/"):
+            path = path[len(self.baseurl) :] or "/"
+        found = (self.root / path.lstrip("/")) if path.startswith("/") else self.source.parent / path
+        copied = path.lstrip("/").removeprefix("images/copied_from_nb/")
+        if not found.exists() and copied != path.lstrip("/"):
+            found = self.root / "_notebooks" / copied  # fastpages copied _notebooks/ folders there
+        return Path(unquote(str(found))).resolve()
+
+    def own_repository(self, src: str) -> str:
+        "`/images/x.png` for a link to the blog's own images/ on GitHub, else `src` unchanged."
+        if not self.repo:
+            return src
+        repo = re.escape(self.repo)
+        github = rf"https?://github\.com/{repo}/(?:raw|blob)/[^/]+/(images/.+?)(?:\?raw=true)?$"
+        raw = rf"https?://raw\.githubusercontent\.com/{repo}/[^/]+/(images/.+)$"
+        for pattern in (github, raw):
+            if m := re.match(pattern, src, re.I):
+                return "/" + m[1]
+        return src
+
+    def outside(self, src: str) -> str:
+        if self.offline:
+            raise BuildError(self.source, f"image {src} is loaded from another host, and offline: true is set")
+        self.remote.append(src)
+        return src
 
 
 def markdown_parser() -> MarkdownIt:

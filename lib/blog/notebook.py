@@ -26,6 +26,8 @@ class MarkdownCells:
         number = cell.get("metadata", {}).get("number")
         values = cell.get("metadata", {}).get(META, {}).get("inline", {})
         source = INLINE.sub(lambda m: self.inline_value(m[1], values, number), source)
+        liquid = getattr(self.md_env["images"], "liquid", None)  # fastpages rendered Liquid in markdown cells
+        source = liquid(source, f"cell {number}, ") if liquid else source
         return render_markdown(self.md, source, self.md_env, f"cell {number}: ")
 
     def inline_value(self, expr: str, values: dict, number: int | None) -> str:

@@ -48,7 +48,7 @@ def is_remote(url: str) -> bool:
 def url_to_file(url: str) -> str:
     "The file a URL is served from, as Jekyll writes it: `/a/` is a/index.html, `/a` is a.html."
     if url.endswith("/"):
-        return url.strip("/") + "/index.html"
+        return (url.strip("/") + "/index.html").lstrip("/")
     name = url.strip("/")
     return name if PurePosixPath(name).suffix else name + ".html"
 

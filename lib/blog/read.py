@@ -19,6 +19,7 @@ import nbformat
 import yaml
 
 from lib.blog.errors import BuildError, read_text
+from lib.blog.jekyll import DEFAULT_PERMALINK, permalink
 from lib.blog.nbfile import check_cells
 from lib.blog.paths import check_url
 from lib.blog.schema import typed
@@ -44,9 +45,9 @@ NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 @dataclass
 class Post:
     path: Path
-    kind: str
+    kind: str  # notebook, markdown, html (a page written in HTML) or word
     slug: str
-    date: date
+    date: date | None  # None for a page (from _pages/), which is not a dated post
     title: str
     summary: str = ""
     categories: list[str] = field(default_factory=list)
@@ -70,13 +71,19 @@ class Post:
     image_url: str = ""  # `image` as a URL in the site, or a remote URL; filled in by the render stage
     nb: nbformat.NotebookNode | None = None
     text: str = ""
+    url_pattern: str = DEFAULT_PERMALINK  # the site's `permalink`, set by the build
+    files: dict[str, bytes] = field(default_factory=dict)  # site files the reader made, such as a Word post's images
+
+    @property
+    def is_page(self) -> bool:
+        return self.date is None
 
     @property
     def url(self) -> str:
-        "Site-relative URL, without the baseurl (the permalink was checked by `make_post`)."
-        if self.permalink:
-            return "/" + self.permalink.strip("/") + ("/" if self.permalink.endswith("/") else "")
-        return f"/{self.date:%Y/%m/%d}/{self.slug}.html"
+        "Site-relative URL, without the baseurl, as Jekyll made it (the build checks it stays in the site)."
+        if self.is_page:
+            return permalink(self.permalink, date.min, self.slug, []) if self.permalink else f"/{self.slug}.html"
+        return permalink(self.permalink or self.url_pattern, self.date, self.slug, self.categories)
 
 
 def date_and_slug(path: Path) -> tuple[date, str]:
@@ -104,7 +111,7 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
         raise BuildError(path, f"solutions: {meta['solutions']!r} is not one of {', '.join(SOLUTIONS)}", cell)
     if meta.get("permalink"):
         check_url(meta["permalink"], path, cell)
-    day, slug = date_and_slug(path)
+    day, slug = (None, path.stem) if path.parent.name == "_pages" else date_and_slug(path)
     summary = meta.get("summary", meta.get("description")) or ""
     meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}
     meta["summary"] = summary
@@ -114,12 +121,15 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
 
 
 def read_markdown(path: Path, strict: bool = False) -> Post:
-    "A `_posts/*.md` file with YAML front matter."
+    "A markdown post (`_posts/*.md`, `.markdown`) or page (`_pages/*.md`, `*.html`), with YAML front matter."
     try:
         meta, text = frontmatter.parse(read_text(path))
     except yaml.YAMLError as e:
         raise BuildError(path, f"bad YAML in front matter: {e}") from None
-    return make_post(path, "markdown", meta, strict, text=text)
+    if path.parent.name != "_pages":
+        return make_post(path, "markdown", meta, strict, text=text)
+    meta.setdefault("title", path.stem.replace("-", " ").title())
+    return make_post(path, "html" if path.suffix == ".html" else "markdown", meta, strict, text=text)
 
 
 def load_notebook(path: Path) -> nbformat.NotebookNode:
@@ -192,30 +202,60 @@ def read_notebook(path: Path, strict: bool = False) -> Post:
     return make_post(path, "notebook", meta, strict, cell=1, nb=nb)
 
 
-READERS: dict[str, Callable[[Path, bool], Post]] = {".ipynb": read_notebook, ".md": read_markdown}
+def read_docx(path: Path, strict: bool = False) -> Post:
+    "A Word post (`_word/*.docx`), converted by mammoth; its images are files of the post."
+    from lib.blog.word import read_word
+
+    post, post.files = read_word(path, strict, baseurl="{{ site.baseurl }}")  # Liquid fills the baseurl in
+    return post
+
+
+READERS: dict[str, Callable[[Path, bool], Post]] = {
+    ".ipynb": read_notebook, ".md": read_markdown, ".markdown": read_markdown, ".html": read_markdown,
+    ".docx": read_docx,
+}  # fmt: skip
+FOLDERS = {
+    "_notebooks": (".ipynb",), "_posts": (".md", ".markdown"), "_pages": (".md", ".markdown", ".html"),
+    "_word": (".docx",),
+}  # fmt: skip
 
 
 def read_post(path: Path, strict: bool = False) -> Post:
     return READERS[path.suffix](path, strict)
 
 
-def source_files(root: Path) -> list[Path]:
-    """Every post source, in a stable order. A file the builder would not read is an error, not skipped:
-    a markdown file among the notebooks, a post in a subfolder, a source that links out of the repository."""
-    notebooks = sorted(p for p in (root / "_notebooks").glob("*") if not p.name.startswith((".", "_")))
-    posts = sorted(p for p in (root / "_posts").glob("*") if not p.name.startswith("."))
-    for path in notebooks + posts:
-        refuse(path, root)
-    return [p for p in notebooks if p.suffix == ".ipynb"] + posts
+def source_files(root: Path) -> tuple[list[Path], list[str]]:
+    """Every post and page source, in a stable order, and a warning for the files Jekyll skipped too
+    (README.md, files without a date). A file the builder would not read is an error, not skipped:
+    a markdown file among the notebooks, a file no reader handles, a source linking out of the repository."""
+    found = {
+        "_notebooks": [p for p in (root / "_notebooks").glob("*") if not p.name.startswith((".", "_"))],
+        "_posts": [p for p in (root / "_posts").rglob("*") if not _hidden(p, root / "_posts") and not p.is_dir()],
+        "_pages": [p for p in (root / "_pages").glob("*") if not p.name.startswith(".")],
+        "_word": [p for p in (root / "_word").glob("*") if not p.name.startswith((".", "~$"))],
+    }
+    files, skipped = [], []
+    for folder, paths in found.items():
+        for path in sorted(paths):
+            refuse(path, root, folder)
+            dated = folder == "_pages" or NAME.match(path.stem)
+            if path.suffix in FOLDERS[folder] and dated:
+                files.append(path)
+            elif path.suffix in FOLDERS[folder] or path.name.lower() == "readme.md":
+                skipped.append(path.relative_to(root).as_posix())
+    message = f"skipped {len(skipped)} file(s) without a date in the name, as Jekyll does: {', '.join(skipped)}"
+    return files, [message] if skipped else []
 
 
-def refuse(path: Path, root: Path) -> None:
+def _hidden(path: Path, folder: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
+
+
+def refuse(path: Path, root: Path, folder: str) -> None:
     "Raise for a source the build must not silently skip or follow."
     if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(root.resolve()):
         raise BuildError(path, f"is a link to {path.resolve()}, outside the repository")
-    if path.parent.name == "_notebooks" and path.suffix in (".md", ".markdown"):
+    if folder == "_notebooks" and path.suffix in (".md", ".markdown") and NAME.match(path.stem):
         raise BuildError(path, "markdown posts belong in _posts/; _notebooks/ holds notebooks")
-    if path.parent.name == "_posts" and path.is_dir() and not path.suffix:
-        raise BuildError(path, "posts in subfolders of _posts/ are not read yet; move them up into _posts/")
-    if path.parent.name == "_posts" and path.suffix not in READERS:
-        raise BuildError(path, f"no reader for {path.suffix or 'files without a suffix'} files")
+    if folder != "_notebooks" and path.suffix not in FOLDERS[folder] and path.name.lower() != "readme.md":
+        raise BuildError(path, f"no reader for {path.suffix or 'files without a suffix'} files in {folder}/")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import html
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,6 @@ from urllib.parse import quote
 import jinja2
 import nbformat
 from markupsafe import Markup
-from pygments.formatters import HtmlFormatter
 
 from lib.blog.config import Site
 from lib.blog.errors import BuildError
@@ -28,6 +26,23 @@ from lib.blog.read import Post
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = TEMPLATES / "assets"
+
+
+URLS = {"categories": "/categories.html", "search": "/search.html", "404": "/404.html"}
+SOCIAL = {
+    "twitter": "https://twitter.com/{}", "github": "https://github.com/{}", "gitlab": "https://gitlab.com/{}",
+    "linkedin": "https://www.linkedin.com/in/{}", "youtube": "https://www.youtube.com/{}",
+    "facebook": "https://www.facebook.com/{}", "instagram": "https://www.instagram.com/{}",
+    "telegram": "https://t.me/{}", "stackoverflow": "https://stackoverflow.com/users/{}",
+}  # fmt: skip
+
+
+def social_links(site: Site) -> list[tuple[str, str]]:
+    "minima's `social_links` for the footer: a map of site to user name (minima 2), or a list (minima 3)."
+    links = site.minima.get("social_links") or {}
+    if isinstance(links, list):
+        return [(str(x.get("platform", "")), str(x.get("user_url", ""))) for x in links if isinstance(x, dict)]
+    return [(str(k), SOCIAL.get(k, "{}").format(v)) for k, v in links.items() if v] if isinstance(links, dict) else []
 
 
 @dataclass
@@ -53,7 +68,8 @@ def badges(post: Post, site: Site) -> list[Badge]:
     return [Badge(k, *v) for k, v in links.items() if site.default_badges.get(k, True) and not off[k]]
 
 
-def page_env(site: Site) -> jinja2.Environment:
+def page_env(site: Site, urls: dict | None = None, nav: list | None = None) -> jinja2.Environment:
+    "Jinja for the site's pages; `urls` of its own pages (categories, search, 404) and `nav`, the header's pages."
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / "site"), autoescape=True, undefined=jinja2.StrictUndefined
     )
@@ -61,6 +77,7 @@ def page_env(site: Site) -> jinja2.Environment:
     env.filters["link"] = lambda url: url if is_remote(url) else site.baseurl.rstrip("/") + url
     env.globals.update(site=site, base=site.baseurl.rstrip("/"), post=None, title="", description="")
     env.globals.update(social_image=absolute(site, site_image(site)[0]), toc=None, badges=[], stamp=None, downloads=[])
+    env.globals.update(urls=urls or dict(URLS), nav=nav or [], social=social_links(site), newer=None, older=None)
     return env
 
 
@@ -127,30 +144,44 @@ def notebook_files(post: Post, site: Site, get_exporter: Callable, assets: Image
     return files
 
 
-def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: Callable) -> dict[str, bytes]:
-    """Every file one post owns in the site. `get_exporter(kind)` gives nbconvert's post or deck exporter.
-    Sets `post.linked_images` (repository files copied in) and `post.image_url`."""
-    assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug)
+def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: Callable, liquid) -> dict[str, bytes]:
+    """Every file one post owns in the site. `get_exporter(kind)` gives nbconvert's post or deck exporter,
+    `liquid()` the Liquid environment. Sets `post.linked_images` (repository files copied in) and `post.image_url`."""
+    repo = f"{site.github_username}/{site.github_repo}" if site.github_repo else ""
+    assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug, site.offline, repo)
+    page = {"title": post.title, "summary": post.summary, "description": post.summary, "url": post.url,
+            "categories": post.categories, "date": post.date, "permalink": post.permalink}  # fmt: skip
+    assets.liquid = lambda text, where="": liquid().render(text, page, post.warnings.append, f"{post.path}: {where}")
     extra = {}
     if post.kind == "notebook":
         validate(post)
         body, outputs = notebook_body(post, site, get_exporter("post"), assets)
         toc = outputs.pop("toc")
         extra = notebook_files(post, site, get_exporter, assets)
+    elif post.kind in ("html", "word"):
+        body, outputs, toc = assets.liquid(post.text), dict(post.files), []
     else:
         md_env = {"images": assets}
-        body, outputs = render_markdown(markdown_parser(), post.text, md_env), {}
+        body, outputs = render_markdown(markdown_parser(), assets.liquid(post.text), md_env), {}
         toc = md_env.get("toc", [])
     post.image_url = preview_image(post, site, assets)
+    if assets.remote:
+        post.warnings.append(f"{post.path}: images from other hosts: {', '.join(dict.fromkeys(assets.remote))}")
     post.linked_images = list(assets.files.values())
     files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs | extra
     stamp = post.nb.metadata.get("blog", {}).get("stamp") if post.nb else None
     page = render_page(
         env, "post.html", post.url, post=post, title=post.title, description=post.summary,
-        content=Markup(body), toc=toc if post.toc else None, badges=badges(post, site), stamp=stamp,
-        social_image=absolute(site, post.image_url), downloads=downloads(post, extra),
+        comments=comments(post, site), content=Markup(body), toc=toc if post.toc else None,
+        badges=badges(post, site), stamp=stamp, social_image=absolute(site, post.image_url),
+        downloads=downloads(post, extra),
     )  # fmt: skip
     return files | {url_to_file(post.url): page}
+
+
+def comments(post: Post, site: Site) -> str:
+    "The repository utterances keeps a post's comments in (fastpages' `comments: true`), or ''."
+    return f"{site.github_username}/{site.github_repo}" if post.comments and site.github_repo else ""
 
 
 def preview_image(post: Post, site: Site, assets: ImageAssets) -> str:
@@ -181,36 +212,22 @@ def downloads(post: Post, files: dict[str, bytes]) -> list[tuple[str, str]]:
     return found
 
 
-def listed(posts: list[Post]) -> list[Post]:
-    "Posts for the index: hidden ones left out, sticky ones first (by rank), then newest first."
-    shown = sorted((p for p in posts if not p.hide), key=lambda p: (p.date, p.slug), reverse=True)
-    return sorted(shown, key=lambda p: p.sticky_rank if p.sticky_rank is not None else float("inf"))
+def chart_files(posts: list[Post]) -> dict[str, bytes]:
+    """The vendored chart libraries (assets/vendor/, 5 MB in all) that some notebook's outputs load: a site
+    carries only those. Only outputs with a script can load one; the others spare a warm build nbconvert's
+    import, which vendor.py needs."""
+    notebooks = [p.nb for p in posts if p.nb and has_scripts(p.nb)]
+    if not notebooks:
+        return {}
+    from lib.blog.vendor import VENDOR, folders_used
+
+    files = sorted(f for folder in set().union(*map(folders_used, notebooks)) for f in (VENDOR / folder).iterdir())
+    return {f"assets/{f.relative_to(ASSETS).as_posix()}": f.read_bytes() for f in files}
 
 
-def by_category(posts: list[Post]) -> list[tuple[str, list[Post]]]:
-    groups = defaultdict(list)
-    for post in listed(posts):
-        for c in post.categories:
-            groups[c].append(post)
-    return sorted(groups.items(), key=lambda kv: kv[0].lower())
-
-
-def asset_files() -> list[Path]:
-    "The stylesheet, icon and vendored reveal.js that every site carries."
-    return sorted(p for p in ASSETS.rglob("*") if p.is_file())
-
-
-def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
-    "Index, categories, search and 404 pages, plus the stylesheets and the site's preview image."
-    return site_image(env.globals["site"])[1] | {
-        "index.html": render_page(env, "index.html", "/", posts=listed(posts)),
-        "categories.html": render_page(env, "categories.html", "/categories.html", title="Categories",
-                                       categories=by_category(posts)),
-        "search.html": render_page(env, "search.html", "/search.html", title="Search"),
-        "404.html": render_page(env, "404.html", "/404.html", title="Page not found"),
-        **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
-        "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
-    }  # fmt: skip
+def has_scripts(nb) -> bool:
+    outputs = [out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", [])]
+    return any("application/javascript" in data or "<script" in str(data.get("text/html", "")) for data in outputs)
 
 
 def render_error(post: Post, e: Exception) -> BuildError:

@@ -1,0 +1,242 @@
+"""Jekyll and fastpages compatibility, in one place: config keys, permalinks, and Liquid.
+
+Everything here exists so that a blog made with fastpages builds unchanged. Liquid is python-liquid
+(a real engine, not regular expressions) with the site's config as `site` and the post's front
+matter as `page`. fastpages' includes (note, tip, youtube, ...) are this project's own templates
+under `templates/includes/`, so embeds render as link cards that load nothing until clicked; a
+blog's own `_includes/` serves any other name. A tag or filter Liquid cannot render is a warning
+naming the file and line, and is removed from the text rather than shown raw.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+TEMPLATES = Path(__file__).parent / "templates" / "includes"
+# Jekyll and fastpages keys that have no meaning here: accepted without a word.
+IGNORED_KEYS = {
+    "theme", "remote_theme", "plugins", "gems", "kramdown", "markdown", "highlighter", "exclude", "include",
+    "future", "google_analytics", "annotations", "titles_from_headings", "feed", "use_math", "keep_files",
+    "encoding", "sass", "collections", "defaults", "source", "destination", "layouts_dir", "data_dir",
+    "includes_dir", "safe", "incremental", "livereload", "lsi", "excerpt_separator", "show_drafts", "limit_posts",
+    "repository", "twitter", "logo", "social", "header_pages", "jekyll-archives", "search_exclude",
+    "toc", "badges", "comments", "hide", "layout", "permalink_style", "port", "host", "github",
+}  # fmt: skip
+DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title:output_ext"
+STYLES = {
+    "date": DEFAULT_PERMALINK,
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+    "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
+    "none": "/:categories/:title:output_ext",
+}
+
+
+def slugify(text: str, cased: bool = True) -> str:
+    "Jekyll's `pretty` slug: runs of anything but letters, digits and ._~!$&'()+,;=@ become one dash."
+    slug = re.sub(r"[^\w.~!$&'()+,;=@]+|_+", "-", text).strip("-")
+    return slug if cased else slug.lower()
+
+
+def permalink(pattern: str, day: date, slug: str, categories: list[str], ext: str = ".html") -> str:
+    "A post's URL from a Jekyll permalink pattern (or style name), as Jekyll 4 builds it."
+    pattern = STYLES.get(pattern, pattern or DEFAULT_PERMALINK)
+    values = {
+        "year": f"{day:%Y}", "month": f"{day:%m}", "day": f"{day:%d}", "i_month": str(day.month),
+        "i_day": str(day.day), "short_year": f"{day:%y}", "y_day": f"{day:%j}", "week": f"{day:%V}",
+        "short_day": f"{day:%a}", "long_day": f"{day:%A}", "short_month": f"{day:%b}", "long_month": f"{day:%B}",
+        "title": slugify(slug), "slug": slugify(slug, cased=False), "name": slug, "output_ext": ext,
+        "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
+    }  # fmt: skip
+    keys = sorted(values, key=len, reverse=True)  # `:title` before `:t...`, `:i_month` before `:month`
+    url = re.sub(":(" + "|".join(keys) + ")", lambda m: values[m[1]], pattern)
+    return "/" + re.sub("/{2,}", "/", url).lstrip("/")
+
+
+# Liquid
+
+
+def _python_liquid():
+    "python-liquid, imported when a page first needs Liquid (most builds render nothing)."
+    import liquid
+
+    return liquid
+
+
+class JekyllInclude:
+    '`{% include name.html key="value" key2=variable %}`: Jekyll\'s syntax, with values under `include.`.'
+
+    PARAM = re.compile(r"""([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[\w.\[\]-]+)""")
+
+    @classmethod
+    def render(cls, args: str, context) -> str:
+        name, _, rest = args.strip().partition(" ")
+        params = {k: _value(v, context) for k, v in cls.PARAM.findall(rest)}
+        template = context.env.get_template(name.strip("'\""), context=context)
+        with context.extend({"include": params}, template=template):
+            buffer = _StringBuffer()
+            template.render_with_context(context, buffer, partial=True)
+        return buffer.getvalue()
+
+
+def _value(text: str, context):
+    if text[:1] in "\"'":
+        return text[1:-1]
+    first, *rest = text.split(".")
+    value = context.resolve(first, default=None)
+    for key in rest:
+        value = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+    return value
+
+
+class _StringBuffer(list):
+    def write(self, text: str) -> int:
+        self.append(text)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self)
+
+
+def card(kind: str, url: str, label: str, load: str = "") -> str:
+    """A link to an outside embed. Nothing is requested from the other host until the reader clicks
+    the button, which `assets/embed.js` turns into the iframe or script named in `data-load`."""
+    button = f'<button type="button" class="embed-load" data-load="{html.escape(load)}">Load it here</button>'
+    link = f'<a href="{html.escape(url)}" rel="noopener">{html.escape(label)}</a>'
+    return f'<div class="embed embed-{kind}">{link} {button if load else ""}</div>'
+
+
+def twitter_card(args: str, _context=None) -> str:
+    url = args.strip().split()[0] if args.strip() else ""
+    return card("twitter", url, f"Post on X/Twitter: {url}", "https://platform.twitter.com/widgets.js")
+
+
+def gist_card(args: str, _context=None) -> str:
+    gist = args.strip().split()[0].strip("'\"") if args.strip() else ""
+    url = f"https://gist.github.com/{gist}"
+    return card("gist", url, f"Gist {gist}", f"{url}.pibb")  # .pibb is the gist as a page, for an iframe
+
+
+def youtube_card(url: str) -> str:
+    video = re.split(r"[/=]", url.rstrip("/"))[-1].split("?")[0]
+    embed = f"https://www.youtube-nocookie.com/embed/{video}"
+    return card("youtube", f"https://www.youtube.com/watch?v={video}", f"Video on YouTube: {video}", embed)
+
+
+def link_of(content) -> str:
+    "fastpages passed embeds as a URL, or as the `<a href=...>` nbdev made of one."
+    content = str(content or "").replace("<code>", "").replace("</code>", "")
+    found = re.search(r'href="([^"]+)"', content)
+    return (found[1] if found else re.sub(r"<[^>]+>", "", content)).strip()
+
+
+def video_card(url) -> str:
+    return card("video", link_of(url), f"Video: {link_of(url)}", link_of(url))
+
+
+def footnote_ref(args: str, _context=None) -> str:
+    n = html.escape(args.strip())
+    return f'<sup id="fnref-{n}" class="footnote-ref"><a href="#fn-{n}">{n}</a></sup>'
+
+
+def footnote_detail(text, n) -> str:
+    n = html.escape(str(n))
+    return f'<p id="fn-{n}" class="footnote"><sup>{n}</sup> {text} <a href="#fnref-{n}" aria-label="Back">↩</a></p>'
+
+
+def _tag(name: str, fn: Callable[[str, object], str]):
+    "A one-line Liquid tag whose raw argument text goes to `fn`."
+    liquid = _python_liquid()
+    from liquid.ast import Node
+    from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
+
+    class CallNode(Node):
+        __slots__ = ("args",)
+
+        def __init__(self, token, args: str):
+            super().__init__(token)
+            self.args = args
+
+        def render_to_output(self, context, buffer) -> int:
+            return buffer.write(fn(self.args, context))
+
+        def children(self, *_a, **_kw):
+            return []
+
+    class CallTag(liquid.Tag):
+        block = False
+
+        def parse(self, stream):
+            token = stream.eat(TOKEN_TAG)
+            args = stream.current.value if stream.current.kind == TOKEN_EXPRESSION else ""
+            return CallNode(token, args)
+
+    CallTag.name = name
+    return CallTag
+
+
+FILTERS = {
+    "relative_url": lambda v, base="": f"{base}{v}",
+    "slugify": lambda v, *a: slugify(str(v), cased=False),
+    "slugize": lambda v, *a: slugify(str(v), cased=False),
+    "jsonify": lambda v: json.dumps(v, default=str),
+    "xml_escape": lambda v: html.escape(str(v)),
+    "cgi_escape": lambda v: __import__("urllib.parse").parse.quote_plus(str(v)),
+    "uri_escape": lambda v: __import__("urllib.parse").parse.quote(str(v), safe="/:?#[]@!$&'()*+,;="),
+    "number_of_words": lambda v: len(str(v).split()),
+    "markdownify": lambda v: v,
+    "smartify": lambda v: v,
+    "push": lambda v, item: [*(v or []), item],
+    "fndetail": footnote_detail,
+    "youtube_card": lambda v: youtube_card(link_of(v)),
+    "twitter_card": lambda v: twitter_card(link_of(v)),
+    "video_card": video_card,
+    "date_to_xmlschema": lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v),
+    "date_to_string": lambda v: f"{v:%d %b %Y}" if hasattr(v, "strftime") else str(v),
+}
+
+
+class Liquid:
+    "One Liquid environment per build: site variables, includes, fastpages' tags and filters."
+
+    def __init__(self, site: dict, root: Path):
+        liquid = _python_liquid()
+        loader = liquid.ChoiceLoader([liquid.FileSystemLoader(TEMPLATES), liquid.FileSystemLoader(root / "_includes")])
+        self.env = liquid.Environment(loader=loader)
+        for name, fn in {"include": JekyllInclude.render, "fn": footnote_ref, "twitter": twitter_card,
+                         "gist": gist_card, "octicon": lambda *_: "", "seo": lambda *_: ""}.items():  # fmt: skip
+            self.env.add_tag(_tag(name, fn))
+        base = str(site.get("baseurl") or "").rstrip("/")
+        self.env.filters |= FILTERS | {"relative_url": lambda v: f"{base}{v}"}
+        self.env.filters["absolute_url"] = lambda v: f"{str(site.get('url') or '').rstrip('/')}{base}{v}"
+        self.site = site
+
+    def render(self, text: str, page: dict, warn: Callable[[str], None], where: str = "") -> str:
+        "`text` with its Liquid rendered. Each tag or output that fails is warned about and dropped."
+        if "{{" not in text and "{%" not in text:
+            return text
+        liquid = _python_liquid()
+        for _ in range(100):  # each round drops one failing tag; a page has far fewer
+            try:
+                return self.env.from_string(text).render(site=self.site, page=page)
+            except liquid.exceptions.LiquidError as e:
+                text = self.drop(text, e, warn, where)
+        return text
+
+    @staticmethod
+    def drop(text: str, error, warn: Callable[[str], None], where: str) -> str:
+        "Remove the tag or output at the error (or the first Liquid markup, if it has no place)."
+        at = error.token.start_index if getattr(error, "token", None) and error.token.start_index >= 0 else 0
+        start = max(text.rfind("{%", 0, at + 1), text.rfind("{{", 0, at + 1))
+        start = start if start >= 0 else min(i for i in (text.find("{%"), text.find("{{")) if i >= 0)
+        close = text.find("%}" if text.startswith("{%", start) else "}}", start)
+        end = len(text) if close < 0 else close + 2
+        line = text.count("\n", 0, start) + 1
+        message = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        warn(f"{where}line {line}: Liquid {text[start:end]!r} was left out ({message})")
+        return text[:start] + text[end:]

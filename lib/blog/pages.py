@@ -1,0 +1,80 @@
+"""The site's own pages: the index (paginated as `paginate` asks), categories, search and 404.
+
+fastpages blogs carry `_pages/search.html`, `tags.html` and `404.html`: Liquid layouts of pages
+this site makes itself. Those are not rendered; their permalinks say where this site's own search,
+categories and 404 pages go, so every old address keeps working.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import jinja2
+from pygments.formatters import HtmlFormatter
+
+from lib.blog.paths import url_to_file
+from lib.blog.read import Post
+from lib.blog.render import ASSETS, URLS, render_page, site_image
+
+SITE_PAGES = {"search.html": "search", "tags.html": "categories", "404.html": "404"}
+
+
+def own_pages(posts: list[Post]) -> tuple[list[Post], dict[str, str]]:
+    "(the posts and pages to render, the URLs of the site's own pages), taking over fastpages' layouts."
+    urls, kept = dict(URLS), []
+    for post in posts:
+        name = SITE_PAGES.get(post.path.name) if post.is_page else None
+        urls[name] = post.url if name else None
+        kept += [] if name else [post]
+    return kept, {k: v for k, v in urls.items() if v}
+
+
+def navigation(posts: list[Post]) -> list[tuple[str, str]]:
+    "(title, url) of each page, for the header, as minima listed them."
+    return [(p.title, p.url) for p in sorted(posts, key=lambda p: p.path.name) if p.is_page and not p.hide]
+
+
+def listed(posts: list[Post]) -> list[Post]:
+    "Posts for the index: hidden ones left out, sticky ones first (by rank), then newest first."
+    shown = sorted((p for p in posts if not p.hide and not p.is_page), key=lambda p: (p.date, p.slug), reverse=True)
+    return sorted(shown, key=lambda p: p.sticky_rank if p.sticky_rank is not None else float("inf"))
+
+
+def by_category(posts: list[Post]) -> list[tuple[str, list[Post]]]:
+    groups = defaultdict(list)
+    for post in listed(posts):
+        for c in post.categories:
+            groups[c].append(post)
+    return sorted(groups.items(), key=lambda kv: kv[0].lower())
+
+
+def asset_files() -> list[Path]:
+    "The stylesheet, icon and vendored reveal.js that every site carries."
+    return sorted(p for p in ASSETS.rglob("*") if p.is_file())
+
+
+def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
+    "Index pages, categories, search and 404, plus the stylesheets and the site's preview image."
+    urls = env.globals["urls"]
+    return site_image(env.globals["site"])[1] | index_pages(posts, env) | {
+        url_to_file(urls["categories"]): render_page(env, "categories.html", urls["categories"], title="Categories",
+                                                     categories=by_category(posts)),
+        url_to_file(urls["search"]): render_page(env, "search.html", urls["search"], title="Search"),
+        url_to_file(urls["404"]): render_page(env, "404.html", urls["404"], title="Page not found"),
+        **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
+        "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
+    }  # fmt: skip
+
+
+def index_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
+    "The index, split into pages of `paginate` posts at `paginate_path` (`/page2/`, ...) as jekyll-paginate did."
+    site, shown = env.globals["site"], listed(posts)
+    size = site.paginate if site.paginate > 0 else max(len(shown), 1)
+    chunks = [shown[i : i + size] for i in range(0, len(shown), size)] or [[]]
+    urls = ["/"] + [site.paginate_path.replace(":num", str(n)) for n in range(2, len(chunks) + 1)]
+    files = {}
+    for n, (url, chunk) in enumerate(zip(urls, chunks, strict=True)):
+        newer, older = (urls[n - 1] if n else None), (urls[n + 1] if n + 1 < len(urls) else None)
+        files[url_to_file(url)] = render_page(env, "index.html", url, posts=chunk, newer=newer, older=older)
+    return files
