@@ -10,6 +10,13 @@ MNIST_FULL_ARCHIVE ?=
 export MNIST_ARCHIVE MNIST_FULL_ARCHIVE
 REVEAL_VERSION := 5.2.1
 REVEAL := lib/blog/templates/assets/reveal
+# Chart libraries that notebook outputs load from CDNs, served from the site instead (lib/blog/vendor.py):
+# package@version:file in the package[:package whose LICENSE it takes]. vega's npm package ships no
+# LICENSE, so it takes the one of vega-typings, from the same repository and release.
+VENDOR := lib/blog/templates/assets/vendor
+CHART_LIBS := vega@5.33.1:build/vega.min.js:vega-typings@1.5.1 vega-lite@4.17.0:build/vega-lite.min.js \
+	vega-lite@5.23.0:build/vega-lite.min.js vega-embed@6.29.0:build/vega-embed.min.js \
+	plotly.js-dist-min@2.35.3:plotly.min.js
 HOST ?= 127.0.0.1
 PORT ?= 4000
 
@@ -70,7 +77,7 @@ bench: $(STAMP) data ## Speed figures, measured side by side in one run
 golden: $(STAMP) ## Rebuild the expected site of the test fixtures (tests/golden)
 	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search --no-cache
 
-vendor: ## Refresh the vendored reveal.js (from the npm registry, committed so that slides work offline)
+vendor: ## Refresh the vendored reveal.js and chart libraries (from the npm registry, committed: the site works offline)
 	rm -rf $(REVEAL) && mkdir -p $(REVEAL)/dist/theme $(REVEAL)/plugin/notes
 	tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q reveal.js@$(REVEAL_VERSION) >/dev/null && tar xzf reveal.js-$(REVEAL_VERSION).tgz) && \
 	cp $$tmp/package/LICENSE $(REVEAL)/ && \
@@ -79,6 +86,16 @@ vendor: ## Refresh the vendored reveal.js (from the npm registry, committed so t
 	grep -v '@import url(./fonts/' $$tmp/package/dist/theme/white.css > $(REVEAL)/dist/theme/white.css && \
 	rm -rf $$tmp
 	@echo "reveal.js $(REVEAL_VERSION) in $(REVEAL) (theme without its web font: system fonts instead)"
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	@# Minified builds only, without their source map line (the maps are not vendored).
+	tmp=$$(mktemp -d) && for lib in $(CHART_LIBS); do \
+		IFS=: read -r pkg file license <<< "$$lib" && dir=$(VENDOR)/$$pkg && mkdir -p $$dir && \
+		(cd $$tmp && rm -rf package *.tgz && npm pack -q $$pkg >/dev/null && tar xzf *.tgz) && \
+		sed '/^\/\/# sourceMappingURL=/d' $$tmp/package/$$file > $$dir/$$(basename $$file) && \
+		if [ -n "$$license" ]; then (cd $$tmp && rm -rf package *.tgz && npm pack -q $$license >/dev/null && tar xzf *.tgz); fi && \
+		cp $$tmp/package/LICENSE $$dir/ || { rm -rf $$tmp; exit 1; }; \
+	done && rm -rf $$tmp
+	@du -sh $(VENDOR) | sed 's|^|chart libraries: |'
 
 clean: ## Remove _site, caches and .venv
 	rm -rf _site _site.* .cache .pytest_cache .ruff_cache $(VENV)

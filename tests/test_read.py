@@ -130,8 +130,14 @@ def test_an_unreadable_file_in_posts_fails_the_build(tmp_path):
         built(root)
 
 
-def test_a_markdown_first_cell_that_is_not_front_matter_is_named(tmp_path):
+def test_an_extra_line_in_the_front_matter_cell_is_ignored_with_a_warning(tmp_path):
     root = site(tmp_path)
     path = notebook(root, front_matter='# "T"\nSome prose that is not front matter')
-    with pytest.raises(BuildError, match=r"cell 1: front-matter cell: cannot read line 'Some prose"):
-        read_post(path)
+    post = read_post(path)
+    assert post.title == "T"
+    assert post.warnings == [f"{path}, cell 1: front-matter line 'Some prose that is not front matter' ignored"]
+
+
+def test_a_quoted_summary_loses_its_quotes(tmp_path):
+    post = read_post(notebook(site(tmp_path), front_matter='# "T"\n> "A summary"'))
+    assert post.summary == "A summary"

@@ -29,6 +29,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from lib.blog.errors import BuildError
+from lib.blog.jekyll import link_of, twitter_card, youtube_card
 from lib.blog.paths import is_remote
 
 CALLOUTS = ("Note", "Tip", "Warning", "Important")
@@ -84,6 +85,28 @@ def callouts(state) -> None:
             label = Token("html_inline", "", 0)
             label.content = f'<strong class="callout-label">{kind}:</strong> '
             inline.children.insert(0, label)
+
+
+EMBED = re.compile(r"^(youtube|twitter):\s*<?(\S+?)>?\s*$", re.I)
+
+
+def embeds(state) -> None:
+    """fastpages' notebook shortcuts `> youtube: URL` and `> twitter: URL` become link cards that load
+    the video or post only when the reader clicks (see `jekyll.card`)."""
+    tokens, out, i = state.tokens, [], 0
+    while i < len(tokens):
+        quote = tokens[i : i + 5]
+        found = len(quote) == 5 and quote[0].type == "blockquote_open" and quote[4].type == "blockquote_close"
+        m = found and quote[2].type == "inline" and EMBED.match(quote[2].content)
+        if m:
+            card = Token("html_block", "", 0)
+            card.content = (youtube_card if m[1].lower() == "youtube" else twitter_card)(link_of(m[2])) + "\n"
+            out.append(card)
+            i += 5
+        else:
+            out.append(tokens[i])
+            i += 1
+    state.tokens = out
 
 
 def local_images(state) -> None:
@@ -173,6 +196,7 @@ def markdown_parser() -> MarkdownIt:
     md.use(footnote_plugin).use(dollarmath_plugin, renderer=math_html, allow_space=True, double_inline=False)
     md.core.ruler.push("heading_ids", heading_ids)
     md.core.ruler.push("callouts", callouts)
+    md.core.ruler.push("embeds", embeds)
     md.core.ruler.push("local_images", local_images)
     return md
 

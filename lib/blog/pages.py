@@ -50,8 +50,8 @@ def by_category(posts: list[Post]) -> list[tuple[str, list[Post]]]:
 
 
 def asset_files() -> list[Path]:
-    "The stylesheet, icon and vendored reveal.js that every site carries."
-    return sorted(p for p in ASSETS.rglob("*") if p.is_file())
+    "The stylesheet, icon and vendored reveal.js that every site carries; chart libraries only where used."
+    return sorted(p for p in ASSETS.rglob("*") if p.is_file() and ASSETS / "vendor" not in p.parents)
 
 
 def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
@@ -63,6 +63,7 @@ def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, b
         url_to_file(urls["search"]): render_page(env, "search.html", urls["search"], title="Search"),
         url_to_file(urls["404"]): render_page(env, "404.html", urls["404"], title="Page not found"),
         **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
+        **chart_files(posts),
         "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
     }  # fmt: skip
 
@@ -78,3 +79,21 @@ def index_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
         newer, older = (urls[n - 1] if n else None), (urls[n + 1] if n + 1 < len(urls) else None)
         files[url_to_file(url)] = render_page(env, "index.html", url, posts=chunk, newer=newer, older=older)
     return files
+
+
+def chart_files(posts: list[Post]) -> dict[str, bytes]:
+    """The vendored chart libraries (assets/vendor/, 5 MB in all) that some notebook's outputs load: a site
+    carries only those. Only outputs with a script can load one; the others spare a warm build nbconvert's
+    import, which vendor.py needs."""
+    notebooks = [p.nb for p in posts if p.nb and has_scripts(p.nb)]
+    if not notebooks:
+        return {}
+    from lib.blog.vendor import VENDOR, folders_used
+
+    files = sorted(f for folder in set().union(*map(folders_used, notebooks)) for f in (VENDOR / folder).iterdir())
+    return {f"assets/{f.relative_to(ASSETS).as_posix()}": f.read_bytes() for f in files}
+
+
+def has_scripts(nb) -> bool:
+    outputs = [out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", [])]
+    return any("application/javascript" in data or "<script" in str(data.get("text/html", "")) for data in outputs)

@@ -1,7 +1,8 @@
 """Stage 2, preprocess: flags become cell tags (see `flags.py`), then nbconvert acts on the tags.
 
 The chain: OutputLimits, FlagPreprocessor (flags and solutions to tags), nbconvert's
-TagRemovePreprocessor, nbconvert's SanitizeHTML (with `sanitize_outputs: true`), AltTextPreprocessor,
+TagRemovePreprocessor, nbconvert's SanitizeHTML (with `sanitize_outputs: true`), LocalScripts (CDN scripts
+to the site's copies, see `vendor.py`), AltTextPreprocessor,
 nbconvert's ExtractOutputPreprocessor. Slides add SlidePreprocessor and TruncateOutputs.
 """
 
@@ -15,6 +16,7 @@ from nbconvert.preprocessors.sanitize import SanitizeHTML
 
 from lib.blog.errors import BuildError
 from lib.blog.flags import SOLUTION_TAGS, first_code_line, markdown_solution, parse_flags, without_first_line
+from lib.blog.vendor import LocalScripts
 
 MB = 1024 * 1024
 # One output above WARN_SIZE is worth a warning (a page that heavy is slow to read); above
@@ -108,6 +110,7 @@ def preprocessors(sanitize: bool = False) -> list[Preprocessor]:
             enabled=True,
         ),
         *([SanitizeOutputs(enabled=True)] if sanitize else []),
+        LocalScripts(),
         AltTextPreprocessor(),
         ExtractImages(enabled=True),
     ]

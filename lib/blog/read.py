@@ -155,18 +155,25 @@ FASTPAGES_LINE = re.compile(r"^-\s*([\w-]+)\s*:\s*(.*)$")
 
 
 def fastpages_front_matter(path: Path, source: str) -> dict:
-    """Parse fastpages' notebook front matter: `# "Title"`, `> summary`, `- key: value` lines."""
-    meta: dict = {}
+    """Parse fastpages' notebook front matter: `# "Title"`, `> summary`, `- key: value` lines.
+    Other lines were ignored by fastpages; here each is a warning, so a typo does not pass unseen."""
+    meta: dict = {"_ignored": []}
     for line in filter(None, map(str.strip, source.splitlines())):
         if line.startswith("# ") and "title" not in meta:
-            meta["title"] = line[2:].strip().strip('"')
+            meta["title"] = unquote_text(line[2:])
         elif line.startswith(">") and "summary" not in meta:
-            meta["summary"] = line[1:].strip()
+            meta["summary"] = unquote_text(line[1:])
         elif m := FASTPAGES_LINE.match(line):
             meta[m[1]] = _yaml_value(path, m[1], m[2])
         else:
-            raise BuildError(path, f"front-matter cell: cannot read line {line!r}", 1)
+            meta["_ignored"].append(line)
     return meta
+
+
+def unquote_text(text: str) -> str:
+    "`\"A title\"` is `A title`, as fastpages read it."
+    text = text.strip()
+    return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'" else text
 
 
 def _yaml_value(path: Path, key: str, value: str):
@@ -198,8 +205,11 @@ def read_notebook(path: Path, strict: bool = False) -> Post:
         meta = raw_front_matter(path, first.source)
     else:
         meta = fastpages_front_matter(path, first.source)
+    ignored = meta.pop("_ignored", [])
     first.metadata["tags"] = [*first.metadata.get("tags", []), "remove-cell"]  # shown as the page header instead
-    return make_post(path, "notebook", meta, strict, cell=1, nb=nb)
+    post = make_post(path, "notebook", meta, strict, cell=1, nb=nb)
+    post.warnings += [f"{path}, cell 1: front-matter line {line!r} ignored" for line in ignored]
+    return post
 
 
 def read_docx(path: Path, strict: bool = False) -> Post:

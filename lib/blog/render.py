@@ -59,13 +59,16 @@ def badges(post: Post, site: Site) -> list[Badge]:
     repo, branch = f"{site.github_username}/{site.github_repo}", post.branch or site.branch
     nb_path = post.path.relative_to(site.root).as_posix()
     colab_path = (STUDENT_DIR / post.path.name).as_posix() if post.colab_student else nb_path
+    github_url = f"https://github.com/{repo}/blob/{branch}/{nb_path}"
     links = {
-        "github": ("View on GitHub", f"https://github.com/{repo}/blob/{branch}/{nb_path}"),
+        "github": ("View on GitHub", github_url),
         "colab": ("Open in Colab", f"https://colab.research.google.com/github/{repo}/blob/{branch}/{colab_path}"),
         "binder": ("Launch Binder", f"https://mybinder.org/v2/gh/{repo}/{branch}?filepath={quote(nb_path, safe='')}"),
+        "deepnote": ("Launch in Deepnote", "https://deepnote.com/launch?url=" + quote(github_url, safe="")),
     }
     off = {"github": post.hide_github_badge, "colab": post.hide_colab_badge, "binder": post.hide_binder_badge}
-    return [Badge(k, *v) for k, v in links.items() if site.default_badges.get(k, True) and not off[k]]
+    on = {k: site.default_badges.get(k, k != "deepnote") and not off.get(k) for k in links}  # Deepnote: opt-in
+    return [Badge(k, *v) for k, v in links.items() if on[k]]
 
 
 def page_env(site: Site, urls: dict | None = None, nav: list | None = None) -> jinja2.Environment:
@@ -74,6 +77,8 @@ def page_env(site: Site, urls: dict | None = None, nav: list | None = None) -> j
         loader=jinja2.FileSystemLoader(TEMPLATES / "site"), autoescape=True, undefined=jinja2.StrictUndefined
     )
     env.filters["slug"] = slugify
+    # fastpages' `html_escape: {description: false}` lets summaries hold HTML; the author is trusted.
+    env.filters["summary"] = lambda text: Markup(text) if site.html_escape.get("description") is False else text
     env.filters["link"] = lambda url: url if is_remote(url) else site.baseurl.rstrip("/") + url
     env.globals.update(site=site, base=site.baseurl.rstrip("/"), post=None, title="", description="")
     env.globals.update(social_image=absolute(site, site_image(site)[0]), toc=None, badges=[], stamp=None, downloads=[])
@@ -210,25 +215,3 @@ def downloads(post: Post, files: dict[str, bytes]) -> list[tuple[str, str]]:
     for path in sorted(ours, key=lambda p: (not p.startswith("slides/"), "-student" not in p)):
         found.append((next(label for key, label in labels.items() if key in path), path))
     return found
-
-
-def chart_files(posts: list[Post]) -> dict[str, bytes]:
-    """The vendored chart libraries (assets/vendor/, 5 MB in all) that some notebook's outputs load: a site
-    carries only those. Only outputs with a script can load one; the others spare a warm build nbconvert's
-    import, which vendor.py needs."""
-    notebooks = [p.nb for p in posts if p.nb and has_scripts(p.nb)]
-    if not notebooks:
-        return {}
-    from lib.blog.vendor import VENDOR, folders_used
-
-    files = sorted(f for folder in set().union(*map(folders_used, notebooks)) for f in (VENDOR / folder).iterdir())
-    return {f"assets/{f.relative_to(ASSETS).as_posix()}": f.read_bytes() for f in files}
-
-
-def has_scripts(nb) -> bool:
-    outputs = [out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", [])]
-    return any("application/javascript" in data or "<script" in str(data.get("text/html", "")) for data in outputs)
-
-
-def render_error(post: Post, e: Exception) -> BuildError:
-    return e if isinstance(e, BuildError) else BuildError(post.path, f"{type(e).__name__}: {e}")

@@ -1,0 +1,127 @@
+"""Chart libraries served from the site: notebook outputs that load vega, vega-lite, vega-embed or
+plotly.js from a CDN load the copies `make vendor` keeps in assets/vendor/<package>@<version>/ instead.
+
+Altair's output lists its scripts as `https://cdn.jsdelivr.net/npm//vega@5?noext` (requirejs' paths, and
+the same addresses for its own `loadScript`); Plotly's is `https://cdn.plot.ly/plotly-2.35.2.min.js`, or
+the same without `.js` in a requirejs path. Only the major version has to match: a chart made for
+vega-lite 4.8.1 draws with the vendored 4.17.0, as releases keep older specs of their major version
+working. An address without a vendored copy (another library, another major version) stays as written:
+the build's audit then reports a script tag that loads it, an error under `offline: true`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+
+VENDOR = Path(__file__).parent / "templates" / "assets" / "vendor"
+SCRIPT_OUTPUTS = ("text/html", "application/javascript")
+# Other names of the same bundles. Altair's paths list vega-lib (vega's name before 5.0) beside vega.
+ALIASES = {"vega-lib": "vega", "plotly.js": "plotly.js-dist-min", "plotly.js-dist": "plotly.js-dist-min"}
+# An address ends where no name character follows, so a match is never a cut-off part of one.
+END = r"(?![\w/.@-])"
+NPM_CDN = re.compile(
+    r"https?://(?:cdn\.jsdelivr\.net/npm/+|unpkg\.com/)"
+    r"(?P<name>(?:@[\w.-]+/)?[\w.-]+)(?:@(?P<version>[\w.^~*-]+))?(?P<path>(?:/[\w.-]+)*)" + END
+)
+PLOTLY_CDN = re.compile(r"https?://cdn\.plot\.ly/plotly-(?P<version>\d+\.\d+\.\d+)(?:\.min)?(?P<ext>\.js)?" + END)
+
+
+@functools.cache
+def vendored() -> dict[str, dict[int, str]]:
+    "package -> {major version: folder}, from the folders `make vendor` wrote (the newest major last)."
+    found = {}
+    for folder in sorted(VENDOR.glob("*@*"), key=lambda f: _major(f.name.rpartition("@")[2])):
+        name, _, version = folder.name.rpartition("@")
+        found.setdefault(name, {})[_major(version)] = folder.name
+    return found
+
+
+def _major(version: str) -> int:
+    "5 of `5`, `5.33.1`, `^5.2`; -1 of a tag like `latest`."
+    found = re.match(r"[\^~=v]*(\d+)", version)
+    return int(found[1]) if found else -1
+
+
+def script(folder: str) -> str:
+    "The one minified build in a vendored folder, as a path under assets/vendor."
+    return f"{folder}/{next((VENDOR / folder).glob('*.min.js')).name}"
+
+
+def pick(package: str, version: str | None) -> str | None:
+    "The vendored folder for a requested version: same major; the newest when none or a tag is asked for."
+    majors = vendored().get(ALIASES.get(package, package), {})
+    if not majors:
+        return None
+    return majors.get(_major(version)) if version and _major(version) >= 0 else list(majors.values())[-1]
+
+
+def npm_file(match: re.Match) -> str | None:
+    "A jsdelivr or unpkg address: the package's default file, or its own build (`/build/vega.min.js`)."
+    folder = pick(match["name"], match["version"])
+    if not folder:
+        return None
+    local, name = script(folder), match["path"].rpartition("/")[2]
+    stem = local.rpartition("/")[2].removesuffix(".min.js")
+    if not match["path"] or re.fullmatch(rf"{re.escape(stem)}(\.min)?\.js", name):
+        return local
+    # requirejs adds `.js` to a path without one
+    return local.removesuffix(".js") if re.fullmatch(rf"{re.escape(stem)}(\.min)?", name) else None
+
+
+def plotly_file(match: re.Match) -> str | None:
+    folder = pick("plotly.js-dist-min", match["version"])
+    if not folder:
+        return None
+    return script(folder) if match["ext"] else script(folder).removesuffix(".js")
+
+
+CDNS = ((NPM_CDN, npm_file), (PLOTLY_CDN, plotly_file))
+
+
+def localize(text: str, base: str) -> str:
+    "`text` with each CDN address of a vendored library replaced by its copy under `{base}/assets/vendor/`."
+    for pattern, local in CDNS:
+        text = pattern.sub(functools.partial(_local_url, local, base), text)
+    return text
+
+
+def _local_url(local, base: str, match: re.Match) -> str:
+    path = local(match)
+    return f"{base}/assets/vendor/{path}" if path else match[0]
+
+
+def folders_used(nb) -> set[str]:
+    "The vendored folders that the notebook's outputs load, so the site copies only those."
+    used = set()
+    for text in script_texts(nb):
+        for pattern, local in CDNS:
+            used |= {path.partition("/")[0] for m in pattern.finditer(text) if (path := local(m))}
+    return used
+
+
+def script_texts(nb):
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            yield from (_text(data[mime]) for mime in SCRIPT_OUTPUTS if mime in data)
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else value
+
+
+class LocalScripts(Preprocessor):
+    "Point outputs' CDN scripts at the copies the site serves (see the module's docstring)."
+
+    def preprocess_cell(self, cell, resources, index):
+        base = resources.get("image_url", "")
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for mime in SCRIPT_OUTPUTS:
+                if mime in data:
+                    data[mime] = localize(_text(data[mime]), base)
+        return cell, resources
