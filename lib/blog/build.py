@@ -157,7 +157,7 @@ def build(
 
 def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path | None, log) -> list[Post]:
     start = time.perf_counter()
-    site = load_config(root)
+    site = load_config(root, strict)
     strict = strict or site.strict
     posts, urls = own_pages(read_all(root, site, strict, log))
     renderer, files, cached = Renderer(site, cache, strict, urls=urls, nav=navigation(posts)), SiteFiles(), 0

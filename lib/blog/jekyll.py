@@ -216,8 +216,9 @@ class Liquid:
         self.env.filters["absolute_url"] = lambda v: f"{str(site.get('url') or '').rstrip('/')}{base}{v}"
         self.site = site
 
-    def render(self, text: str, page: dict, warn: Callable[[str], None], where: str = "") -> str:
-        "`text` with its Liquid rendered. Each tag or output that fails is warned about and dropped."
+    def render(self, text: str, page: dict, warn: Callable[[str], None], where: str = "", first_line: int = 0) -> str:
+        """`text` with its Liquid rendered. Each tag or output that fails is warned about and dropped,
+        naming its line (`first_line` lines of the file come before `text`)."""
         if "{{" not in text and "{%" not in text:
             return text
         liquid = _python_liquid()
@@ -225,18 +226,18 @@ class Liquid:
             try:
                 return self.env.from_string(text).render(site=self.site, page=page)
             except liquid.exceptions.LiquidError as e:
-                text = self.drop(text, e, warn, where)
+                text = self.drop(text, e, warn, where, first_line)
         return text
 
     @staticmethod
-    def drop(text: str, error, warn: Callable[[str], None], where: str) -> str:
+    def drop(text: str, error, warn: Callable[[str], None], where: str, first_line: int = 0) -> str:
         "Remove the tag or output at the error (or the first Liquid markup, if it has no place)."
         at = error.token.start_index if getattr(error, "token", None) and error.token.start_index >= 0 else 0
         start = max(text.rfind("{%", 0, at + 1), text.rfind("{{", 0, at + 1))
         start = start if start >= 0 else min(i for i in (text.find("{%"), text.find("{{")) if i >= 0)
         close = text.find("%}" if text.startswith("{%", start) else "}}", start)
         end = len(text) if close < 0 else close + 2
-        line = text.count("\n", 0, start) + 1
+        line = first_line + text.count("\n", 0, start) + 1
         message = f"{type(error).__name__}: {str(error).splitlines()[0]}"
         warn(f"{where}line {line}: Liquid {text[start:end]!r} was left out ({message})")
         return text[:start] + text[end:]

@@ -1,7 +1,8 @@
 """Markdown for posts and notebook cells: markdown-it-py plus three small rules of our own.
 
 markdown-it-py does the parsing, footnotes and `$math$` (rendered to MathML by
-latex2mathml, so pages need no math CDN or script). What no library does for us,
+latex2mathml, so pages need no math CDN or script; what it cannot convert, KaTeX
+renders in the browser, from the site's own copy). What no library does for us,
 written here by hand and kept small:
 
 * heading ids that stay unique across all cells of one notebook, and the TOC list;
@@ -12,9 +13,11 @@ written here by hand and kept small:
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,6 +25,7 @@ import latex2mathml.converter
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.dollarmath.index import math_block_dollar
 from mdit_py_plugins.footnote import footnote_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -40,11 +44,113 @@ def slugify(text: str) -> str:
     return re.sub(r"[^\w]+", "-", text.lower()).strip("-") or "section"
 
 
-def math_html(latex: str, options: dict) -> str:
+# KaTeX, vendored by `make vendor` under templates/assets/ and loaded by post.html only on a page that has
+# math left to it (an element of class MATH_FALLBACK). The three places name the same version.
+KATEX = "vendor/katex@0.19.1"
+MATH_FALLBACK = "math-tex"
+# latex2mathml shows a command it does not know as its name in italics (`<mi>\bbox</mi>`), no error.
+UNKNOWN_COMMAND = re.compile(r"<m[ion]\b[^>]*>(\\[A-Za-z]+)</m[ion]>")
+# MathJax's own commands, which neither converter knows: an extension loader (both have \cancel and the
+# like without it), and a label for \eqref, whose equations fastpages' pages did not number.
+MATHJAX_ONLY = re.compile(r"\\(?:require|label)\{[^}]*\}")
+# Inside raw HTML: `$$x$$`, or `$x$` that opens and closes against non-space, as pandoc reads it (`$5 or $6`
+# stays text). `\$` is a dollar sign.
+HTML_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<![\\$])\$(?![\s$])(.+?)(?<![\s\\])\$(?!\d)", re.S)
+# Parts of raw HTML that are not text to look for math in: tags, comments, code.
+HTML_SKIP = re.compile(r"<!--.*?-->|<(pre|code|script|style|textarea)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+
+
+@functools.lru_cache(maxsize=4096)
+def mathml(latex: str, display: bool) -> str:
+    "latex2mathml's MathML for `latex`; ValueError where it fails or would show a command it lacks as text."
     try:
-        return latex2mathml.converter.convert(latex, display="block" if options.get("display_mode") else "inline")
+        out = latex2mathml.converter.convert(latex, display="block" if display else "inline")
     except Exception as e:  # latex2mathml raises several exception types for bad input
-        raise ValueError(f"cannot render math ${latex}$: {e}") from None
+        raise ValueError(f"{type(e).__name__} {e}".strip()) from None
+    if unknown := UNKNOWN_COMMAND.search(out):
+        raise ValueError(f"unknown command {unknown[1]}")
+    return out
+
+
+def math_html(latex: str, display: bool, env: dict) -> str:
+    """MathML for `latex`. What latex2mathml cannot convert stays TeX, in an element that KaTeX renders in the
+    reader's browser, so no math fails a build; `env["math_fallbacks"]` says which."""
+    latex = MATHJAX_ONLY.sub("", latex).strip()
+    try:
+        return mathml(latex, display)
+    except ValueError as e:
+        shown = latex if len(latex) <= 60 else latex[:57] + "..."
+        what = f"math ${shown}$" if latex else "empty math"
+        env.setdefault("math_fallbacks", []).append(f"{what} rendered in the browser by KaTeX (latex2mathml: {e})")
+        tag = "div" if display else "span"
+        return f'<{tag} class="{MATH_FALLBACK}">{html.escape(latex)}</{tag}>'
+
+
+def render_math(self, tokens: list[Token], idx: int, options, env: dict) -> str:
+    """dollarmath's tokens as MathML. Only `$$` on lines of its own is displayed: kramdown shows `$$x$$`
+    inside a paragraph inline, as fastpages' readers saw it. A label (`$$x$$ (eq1)`) becomes the id."""
+    token = tokens[idx]
+    if token.type in ("math_inline", "math_inline_double"):
+        return f'<span class="math inline">{math_html(token.content, False, env)}</span>'
+    math = math_html(token.content, True, env)
+    if not token.info:
+        return f'<div class="math block">\n{math}\n</div>\n'
+    label = html.escape(token.info)
+    anchor = f'<a href="#{label}" class="mathlabel" title="Permalink to this equation">¶</a>'
+    return f'<div id="{label}" class="math block">\n{anchor}\n{math}\n</div>\n'
+
+
+def interrupting(rule: Callable) -> Callable:
+    """dollarmath's block rule, made able to end a paragraph: kramdown and Jupyter start display math at a
+    `$$` line even right under text. The rule ignores `silent` (which a paragraph's check for its end
+    passes), so the check runs it for real and takes back what it added."""
+
+    def check(state, start: int, end: int, silent: bool) -> bool:
+        if not silent:
+            return rule(state, start, end, silent)
+        count, line = len(state.tokens), state.line
+        found = rule(state, start, end, False)
+        del state.tokens[count:]
+        state.line = line
+        return found
+
+    return check
+
+
+def html_math(state) -> None:
+    """`$x$` inside raw HTML blocks (`<ul><li>$x$</li></ul>`) as MathML too. markdown-it leaves an HTML block
+    as written (CommonMark parses nothing in it), but Jupyter's MathJax typesets math anywhere on the page,
+    so notebooks, and fastpages posts made from them, put math in HTML lists and tables."""
+    for token in state.tokens:
+        if token.type == "html_block" and "$" in token.content:
+            token.content = math_in_html(token.content, state.env)
+
+
+def math_in_html(text: str, env: dict) -> str:
+    "`text` with the math in its text parts (not in tags, comments or code) as MathML."
+    parts, last = [], 0
+    for skip in HTML_SKIP.finditer(text):
+        parts += [math_in_text(text[last : skip.start()], env), skip[0]]
+        last = skip.end()
+    return "".join(parts) + math_in_text(text[last:], env)
+
+
+def math_in_text(text: str, env: dict) -> str:
+    def render(m: re.Match) -> str:
+        return math_html(html.unescape(m[1] or m[2]), bool(m[1]), env)
+
+    return HTML_MATH.sub(render, text) if "$" in text else text
+
+
+def use_math(md: MarkdownIt) -> MarkdownIt:
+    "`$math$` as MathML in `md`, with kramdown's ways: `$$x$$` inline, `$$` under text, math in raw HTML."
+    md.use(dollarmath_plugin, allow_space=True, double_inline=True)
+    block = math_block_dollar(True, lambda label: re.sub(r"\s+", "-", label), True)
+    md.block.ruler.at("math_block", interrupting(block), {"alt": ["paragraph", "reference", "blockquote", "list"]})
+    for kind in ("math_inline", "math_inline_double", "math_block", "math_block_label"):
+        md.add_render_rule(kind, render_math)
+    md.core.ruler.push("html_math", html_math)
+    return md
 
 
 def highlight_fence(code: str, lang: str, _attrs: str) -> str:
@@ -87,6 +193,9 @@ def callouts(state) -> None:
             inline.children.insert(0, label)
 
 
+RAW_REF = re.compile(
+    r"""(<(?:img|source|video|audio|iframe|embed)\b[^>]*?\ssrc=|<a\b[^>]*?\shref=)(["'])([^"']+)\2""", re.I
+)
 EMBED = re.compile(r"^(youtube|twitter):\s*<?(\S+?)>?\s*$", re.I)
 
 
@@ -183,6 +292,20 @@ class ImageAssets:
                 return "/" + m[1]
         return src
 
+    def in_html(self, html_text: str) -> str:
+        """Raw HTML's `src`s, and links into images/ (a PDF, a page for an iframe): files of the repository
+        are copied like markdown images. A reference that is not such a file is left as it is."""
+        return RAW_REF.sub(lambda m: m[1] + m[2] + self.quietly(m[3], m[1].endswith("href=")) + m[2], html_text)
+
+    def quietly(self, ref: str, link: bool) -> str:
+        url = urlparse(ref)
+        if url.scheme or not url.path or ref.startswith(("#", "//")) or (link and "images/" not in url.path):
+            return ref
+        try:
+            return self.add(ref)
+        except BuildError:
+            return ref
+
     def outside(self, src: str) -> str:
         if self.offline:
             raise BuildError(self.source, f"image {src} is loaded from another host, and offline: true is set")
@@ -193,7 +316,7 @@ class ImageAssets:
 def markdown_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "highlight": highlight_fence})
     md.enable(["table", "strikethrough"])
-    md.use(footnote_plugin).use(dollarmath_plugin, renderer=math_html, allow_space=True, double_inline=False)
+    use_math(md.use(footnote_plugin))
     md.core.ruler.push("heading_ids", heading_ids)
     md.core.ruler.push("callouts", callouts)
     md.core.ruler.push("embeds", embeds)

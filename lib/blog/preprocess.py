@@ -1,8 +1,8 @@
 """Stage 2, preprocess: flags become cell tags (see `flags.py`), then nbconvert acts on the tags.
 
-The chain: OutputLimits, FlagPreprocessor (flags and solutions to tags), nbconvert's
+The chain: WidgetState (see `repair.py`), OutputLimits, FlagPreprocessor (flags and solutions to tags), nbconvert's
 TagRemovePreprocessor, nbconvert's SanitizeHTML (with `sanitize_outputs: true`), LocalScripts (CDN scripts
-to the site's copies, see `vendor.py`), AltTextPreprocessor,
+to the site's copies, see `vendor.py`), AltTextPreprocessor, Attachments and MathCheck (`repair.py`),
 nbconvert's ExtractOutputPreprocessor. Slides add SlidePreprocessor and TruncateOutputs.
 """
 
@@ -16,6 +16,7 @@ from nbconvert.preprocessors.sanitize import SanitizeHTML
 
 from lib.blog.errors import BuildError
 from lib.blog.flags import SOLUTION_TAGS, first_code_line, markdown_solution, parse_flags, without_first_line
+from lib.blog.repair import Attachments, MathCheck, WidgetState
 from lib.blog.vendor import LocalScripts
 
 MB = 1024 * 1024
@@ -101,6 +102,7 @@ def preprocessors(sanitize: bool = False) -> list[Preprocessor]:
     """The chain, in order. Removal runs before extraction, so hidden images are never written.
     `sanitize`: notebooks are untrusted; HTML and markdown are cleaned, script and SVG outputs dropped."""
     return [
+        WidgetState(),
         OutputLimits(),
         FlagPreprocessor(),
         TagRemovePreprocessor(
@@ -112,6 +114,8 @@ def preprocessors(sanitize: bool = False) -> list[Preprocessor]:
         *([SanitizeOutputs(enabled=True)] if sanitize else []),
         LocalScripts(),
         AltTextPreprocessor(),
+        Attachments(),
+        MathCheck(),
         ExtractImages(enabled=True),
     ]
 

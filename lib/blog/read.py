@@ -21,7 +21,7 @@ import yaml
 from lib.blog.errors import BuildError, read_text
 from lib.blog.jekyll import DEFAULT_PERMALINK, permalink
 from lib.blog.nbfile import check_cells
-from lib.blog.paths import check_url
+from lib.blog.paths import check_url, url_fault
 from lib.blog.schema import typed
 
 # fastpages' front-matter keys, plus Quarto's `description`/`date` spellings.
@@ -73,6 +73,7 @@ class Post:
     text: str = ""
     url_pattern: str = DEFAULT_PERMALINK  # the site's `permalink`, set by the build
     files: dict[str, bytes] = field(default_factory=dict)  # site files the reader made, such as a Word post's images
+    first_line: int = 0  # lines of front matter before `text`, for messages that name a line
 
     @property
     def is_page(self) -> bool:
@@ -109,7 +110,7 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
         raise BuildError(path, message, cell)
     if meta.get("solutions", "hidden") not in SOLUTIONS:
         raise BuildError(path, f"solutions: {meta['solutions']!r} is not one of {', '.join(SOLUTIONS)}", cell)
-    if meta.get("permalink"):
+    if meta.get("permalink") and url_fault(re.sub(r":[a-z_]+", "x", meta["permalink"])):  # placeholders are fine
         check_url(meta["permalink"], path, cell)
     day, slug = (None, path.stem) if path.parent.name == "_pages" else date_and_slug(path)
     summary = meta.get("summary", meta.get("description")) or ""
@@ -126,10 +127,13 @@ def read_markdown(path: Path, strict: bool = False) -> Post:
         meta, text = frontmatter.parse(read_text(path))
     except yaml.YAMLError as e:
         raise BuildError(path, f"bad YAML in front matter: {e}") from None
+    source = read_text(path)
+    first_line = source[: source.rfind(text)].count("\n") if text else 0  # so messages count lines in the file
     if path.parent.name != "_pages":
-        return make_post(path, "markdown", meta, strict, text=text)
+        return make_post(path, "markdown", meta, strict, text=text, first_line=first_line)
     meta.setdefault("title", path.stem.replace("-", " ").title())
-    return make_post(path, "html" if path.suffix == ".html" else "markdown", meta, strict, text=text)
+    kind = "html" if path.suffix == ".html" else "markdown"
+    return make_post(path, kind, meta, strict, text=text, first_line=first_line)
 
 
 def load_notebook(path: Path) -> nbformat.NotebookNode:
@@ -171,7 +175,7 @@ def fastpages_front_matter(path: Path, source: str) -> dict:
 
 
 def unquote_text(text: str) -> str:
-    "`\"A title\"` is `A title`, as fastpages read it."
+    '`"A title"` is `A title`, as fastpages read it.'
     text = text.strip()
     return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'" else text
 

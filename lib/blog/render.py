@@ -156,7 +156,10 @@ def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: C
     assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug, site.offline, repo)
     page = {"title": post.title, "summary": post.summary, "description": post.summary, "url": post.url,
             "categories": post.categories, "date": post.date, "permalink": post.permalink}  # fmt: skip
-    assets.liquid = lambda text, where="": liquid().render(text, page, post.warnings.append, f"{post.path}: {where}")
+    warn, line = post.warnings.append, post.first_line
+    assets.liquid = lambda text, where="": liquid().render(
+        text, page, warn, f"{post.path}: {where}", line if not where else 0
+    )
     extra = {}
     if post.kind == "notebook":
         validate(post)
@@ -169,6 +172,7 @@ def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: C
         md_env = {"images": assets}
         body, outputs = render_markdown(markdown_parser(), assets.liquid(post.text), md_env), {}
         toc = md_env.get("toc", [])
+    body = assets.in_html(body)
     post.image_url = preview_image(post, site, assets)
     if assets.remote:
         post.warnings.append(f"{post.path}: images from other hosts: {', '.join(dict.fromkeys(assets.remote))}")
