@@ -17,6 +17,8 @@ VENDOR := lib/blog/templates/assets/vendor
 CHART_LIBS := vega@5.33.1:build/vega.min.js:vega-typings@1.5.1 vega-lite@4.17.0:build/vega-lite.min.js \
 	vega-lite@5.23.0:build/vega-lite.min.js vega-embed@6.29.0:build/vega-embed.min.js \
 	plotly.js-dist-min@2.35.3:plotly.min.js
+# KaTeX renders the math latex2mathml cannot convert (lib/blog/markdown.py: KATEX, and post.html, name it too).
+KATEX := $(VENDOR)/katex@0.19.1
 HOST ?= 127.0.0.1
 PORT ?= 4000
 
@@ -77,7 +79,7 @@ bench: $(STAMP) data ## Speed figures, measured side by side in one run
 golden: $(STAMP) ## Rebuild the expected site of the test fixtures (tests/golden)
 	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search --no-cache
 
-vendor: ## Refresh the vendored reveal.js and chart libraries (from the npm registry, committed: the site works offline)
+vendor: ## Refresh the vendored reveal.js, chart libraries and KaTeX (from the npm registry, committed: the site works offline)
 	rm -rf $(REVEAL) && mkdir -p $(REVEAL)/dist/theme $(REVEAL)/plugin/notes
 	tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q reveal.js@$(REVEAL_VERSION) >/dev/null && tar xzf reveal.js-$(REVEAL_VERSION).tgz) && \
 	cp $$tmp/package/LICENSE $(REVEAL)/ && \
@@ -96,6 +98,15 @@ vendor: ## Refresh the vendored reveal.js and chart libraries (from the npm regi
 		cp $$tmp/package/LICENSE $$dir/ || { rm -rf $$tmp; exit 1; }; \
 	done && rm -rf $$tmp
 	@du -sh $(VENDOR) | sed 's|^|chart libraries: |'
+	@# KaTeX's fonts as woff2 only, which every browser KaTeX runs in reads: its stylesheet's woff and ttf go.
+	mkdir -p $(KATEX)/fonts && tmp=$$(mktemp -d) && \
+	(cd $$tmp && npm pack -q $(notdir $(KATEX)) >/dev/null && tar xzf *.tgz) && \
+	cp $$tmp/package/LICENSE $$tmp/package/dist/katex.min.js $(KATEX)/ && \
+	cp $$tmp/package/dist/fonts/*.woff2 $(KATEX)/fonts/ && \
+	sed -E 's/,url\(fonts\/[^)]*\.(woff|ttf)\) format\("(woff|truetype)"\)//g' \
+		$$tmp/package/dist/katex.min.css > $(KATEX)/katex.min.css && \
+	rm -rf $$tmp
+	@du -sh $(KATEX) | sed 's|^|KaTeX: |'
 
 clean: ## Remove _site, caches and .venv
 	rm -rf _site _site.* .cache .pytest_cache .ruff_cache $(VENV)

@@ -187,7 +187,8 @@ def test_the_stamp_is_shown_and_a_stale_key_is_a_warning(tmp_path):
     nbformat.write(nb, path)
     logs = []
     build(root, root / "_site", search=False, log=logs.append)
-    assert f"warning: {path}: stored outputs are stale (code changed); run `make execute`" in logs
+    stale = "warning: stored outputs of 1 notebook(s) are stale: _notebooks/2020-01-01-post.ipynb (code changed)"
+    assert f"{stale}; run `make execute`" in logs
 
 
 def test_lint_finds_a_stored_traceback(tmp_path):

@@ -62,7 +62,7 @@ def test_collapse_puts_code_in_a_closed_details(tmp_path, flag):
 @pytest.mark.parametrize("flag", FOLD_OPEN)
 def test_collapse_show_puts_code_in_an_open_details(tmp_path, flag):
     html = render(tmp_path, flag)
-    assert '<details class="fold code-fold" open=""><summary>Code</summary>' in html
+    assert '<details class="fold code-fold" open><summary>Code</summary>' in html
     assert html.index("<details") < html.index("CODE-MARK") < html.index("</details>")
 
 
@@ -117,7 +117,7 @@ def test_output_images_are_files_with_alt_text(tmp_path):
     notebook(root, cell)
     built(root)
     html = page(root)
-    src = re.search(r'<img alt="One grey pixel" loading="lazy" src="/(images/post/[^"]+\.png)"', html)[1]
+    src = re.search(r'<img src="/(images/post/[^"]+\.png)" alt="One grey pixel" loading="lazy"', html)[1]
     assert (root / "_site" / src).is_file() and "base64" not in html
 
 

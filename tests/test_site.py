@@ -183,7 +183,7 @@ def test_notebook_markdown_images_are_copied_too(tmp_path):
     (root / "images").mkdir()
     (root / "images" / "d.png").write_bytes(b"png")
     notebook(root, new_markdown_cell("![Diagram](../images/d.png)"))
-    assert '<img alt="Diagram" src="/images/d.png"/>' in page(built(root).parent)
+    assert '<img src="/images/d.png" alt="Diagram" />' in page(built(root).parent)
     assert (root / "_site/images/d.png").read_bytes() == b"png"
 
 

@@ -16,7 +16,7 @@ from lib.blog.cache import Cache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
-from lib.blog.pages import navigation, own_pages, render_site_pages
+from lib.blog.pages import navigation, own_pages, render_site_pages, vendor_files
 from lib.blog.paths import SiteFiles, check_url
 from lib.blog.read import Post, read_post, source_files
 from lib.blog.render import page_env, render_post
@@ -176,6 +176,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     pages = render_site_pages(posts, renderer.env)
     files.add(pages, "the site's own pages", shared={p for p in pages if p.startswith("images/")})
     files.add({"feed.xml": atom_feed(posts, site), "sitemap.xml": sitemap(posts, site)}, "the site's feed")
+    files.add(vendor_files(files), "the site's vendored libraries")
 
     def check(folder: Path) -> None:
         audit(posts, files, folder, site.offline, warn=lambda w: log(f"warning: {w}"))

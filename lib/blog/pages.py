@@ -7,6 +7,7 @@ categories and 404 pages go, so every old address keeps working.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -63,7 +64,6 @@ def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, b
         url_to_file(urls["search"]): render_page(env, "search.html", urls["search"], title="Search"),
         url_to_file(urls["404"]): render_page(env, "404.html", urls["404"], title="Page not found"),
         **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
-        **chart_files(posts),
         "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
     }  # fmt: skip
 
@@ -81,19 +81,17 @@ def index_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
     return files
 
 
-def chart_files(posts: list[Post]) -> dict[str, bytes]:
-    """The vendored chart libraries (assets/vendor/, 5 MB in all) that some notebook's outputs load: a site
-    carries only those. Only outputs with a script can load one; the others spare a warm build nbconvert's
-    import, which vendor.py needs."""
-    notebooks = [p.nb for p in posts if p.nb and has_scripts(p.nb)]
-    if not notebooks:
-        return {}
-    from lib.blog.vendor import VENDOR, folders_used
-
-    files = sorted(f for folder in set().union(*map(folders_used, notebooks)) for f in (VENDOR / folder).iterdir())
-    return {f"assets/{f.relative_to(ASSETS).as_posix()}": f.read_bytes() for f in files}
+VENDORED = re.compile(rb"/assets/vendor/([\w.@-]+)/")
 
 
-def has_scripts(nb) -> bool:
-    outputs = [out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", [])]
-    return any("application/javascript" in data or "<script" in str(data.get("text/html", "")) for data in outputs)
+def vendor_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The vendored libraries (assets/vendor/: chart libraries, KaTeX; 6 MB in all) that some written page
+    loads: a site carries only those."""
+    used = {m.decode() for rel, data in files.items() if rel.endswith(".html") for m in VENDORED.findall(data)}
+    folders = [ASSETS / "vendor" / name for name in sorted(used) if (ASSETS / "vendor" / name).is_dir()]
+    return {
+        f"assets/{f.relative_to(ASSETS).as_posix()}": f.read_bytes()
+        for d in folders
+        for f in sorted(d.rglob("*"))
+        if f.is_file()
+    }

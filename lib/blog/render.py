@@ -172,6 +172,7 @@ def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: C
         md_env = {"images": assets}
         body, outputs = render_markdown(markdown_parser(), assets.liquid(post.text), md_env), {}
         toc = md_env.get("toc", [])
+        post.warnings += [f"{post.path}: {w}" for w in md_env.get("math_fallbacks", [])]
     body = assets.in_html(body)
     post.image_url = preview_image(post, site, assets)
     if assets.remote:

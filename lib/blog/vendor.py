@@ -12,8 +12,10 @@ the build's audit then reports a script tag that loads it, an error under `offli
 from __future__ import annotations
 
 import functools
+import html
 import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 from nbconvert.preprocessors import Preprocessor
 
@@ -114,8 +116,22 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else value
 
 
+# A chart spec's data on another host: `"url": "https://vega.github.io/vega-datasets/data/stocks.csv"`.
+REMOTE_DATA = re.compile(r'"url":\s*"((?:https?:)?//[^"]+)"')
+
+
+def on_click(html_text: str, urls: list[str]) -> str:
+    """An output whose script fetches data from another host, held in an inert <template> until the
+    reader asks for it (`assets/embed.js` runs it then), so the page requests nothing by itself."""
+    hosts = ", ".join(sorted({urlparse(u).netloc for u in urls}))
+    return (f'<div class="embed embed-output"><template>{html_text}</template>'
+            f"<span>This chart loads its data from {html.escape(hosts)}.</span> "
+            '<button type="button" class="embed-load" data-load="output">Load the chart</button></div>')  # fmt: skip
+
+
 class LocalScripts(Preprocessor):
-    "Point outputs' CDN scripts at the copies the site serves (see the module's docstring)."
+    """Point outputs' CDN scripts at the copies the site serves (see the module's docstring); an output
+    that would still fetch data from another host waits for a click, with one warning naming the cell."""
 
     def preprocess_cell(self, cell, resources, index):
         base = resources.get("image_url", "")
@@ -124,4 +140,9 @@ class LocalScripts(Preprocessor):
             for mime in SCRIPT_OUTPUTS:
                 if mime in data:
                     data[mime] = localize(_text(data[mime]), base)
+            remote = REMOTE_DATA.findall(data.get("text/html", ""))
+            if remote:
+                data["text/html"] = on_click(data["text/html"], remote)
+                warning = f"cell {index + 1}: a chart loads data from another host ({', '.join(remote)})"
+                resources.setdefault("warnings", []).append(f"{warning}; it waits for a click")
         return cell, resources

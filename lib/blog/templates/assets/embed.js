@@ -12,6 +12,16 @@ document.addEventListener("click", (event) => {
     script.setAttribute("issue-term", "pathname");
     script.setAttribute("theme", "preferred-color-scheme");
     holder.replaceChildren(script);
+  } else if (holder.classList.contains("embed-output")) {
+    // Scripts inside a <template> are inert; copies made with createElement run when inserted.
+    const content = holder.querySelector("template").content.cloneNode(true);
+    content.querySelectorAll("script").forEach((old) => {
+      const script = document.createElement("script");
+      [...old.attributes].forEach((a) => script.setAttribute(a.name, a.value));
+      script.textContent = old.textContent;
+      old.replaceWith(script);
+    });
+    holder.replaceChildren(content);
   } else if (holder.classList.contains("embed-image")) {
     const image = Object.assign(document.createElement("img"), { src: url, alt: holder.querySelector("a").textContent });
     holder.replaceChildren(image);
