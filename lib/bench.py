@@ -8,6 +8,8 @@
 4. Executing notebooks: `make execute` cold and warm against `jupyter nbconvert --execute`,
    and the gate's cost next to `nbdev-test`.
 5. Time in class: each notebook top to bottom in a fresh process, cold and warm.
+6. A real fastpages blog (../shared/fastpages-corpus, when present): cold and warm builds against
+   nbconvert rendering its notebooks.
 
 Each figure is the best of a few runs (the least disturbed one). Nothing here asserts a
 speed; the numbers are for reading.
@@ -194,11 +196,37 @@ def bench_class() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def bench_fastpages() -> None:
+    "A real fastpages blog of 31 posts, built unchanged, against nbconvert rendering its notebooks alone."
+    corpus = ROOT.parent / "shared" / "fastpages-corpus" / "greglandrum" / "site"
+    if not corpus.is_dir():
+        print("\nThe fastpages blog: skipped, ../shared/fastpages-corpus is not beside this clone")
+        return
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        site = tmp / "site"
+        shutil.copytree(corpus, site)
+        notebooks = sorted(str(p) for p in (site / "_notebooks").glob("*.ipynb"))
+        nbconvert = best(lambda: run("jupyter", "nbconvert", "--to", "html", "--output-dir", str(tmp / "nbc"),
+                                     *notebooks), 2)  # fmt: skip
+        cold = best(lambda: (shutil.rmtree(site / ".cache", ignore_errors=True), blog(site, tmp / "out")), 2)
+        warm = best(lambda: blog(site, tmp / "out"))
+        print(f"\nA fastpages blog ({len(notebooks)} notebooks, 31 posts) built unchanged; "
+              "reference: `jupyter nbconvert --to html` on its notebooks, one process")  # fmt: skip
+        print(f"  {'':<46} {'time':>12}  {'speed-up':>8}")
+        row("jupyter nbconvert --to html", nbconvert, nbconvert)
+        row("cold build (empty cache, new process)", cold, nbconvert, f"{cold / nbconvert:.2f} of it (goal <= 0.5)")
+        row("warm rebuild, nothing changed", warm, nbconvert, "goal <= 1 s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
     bench_loading()
     bench_broadcasting()
     bench_site()
+    bench_fastpages()
     bench_execute()
     bench_class()
 

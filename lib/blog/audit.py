@@ -141,14 +141,21 @@ def outside_loads(name: str, data: bytes) -> Iterator[str]:
                 yield url
 
 
-def audit(posts: list[Post], files, folder: Path, offline: bool, warn: Callable[[str], None]) -> None:
-    "Check the site written to `folder` (files: site path -> bytes, with `.owner` of each path)."
+def loads_of(files: dict[str, bytes]) -> dict[str, list[str]]:
+    "Outside loads of each HTML and CSS file: what a cache entry keeps, so a warm build need not scan again."
+    return {name: list(outside_loads(name, data)) for name, data in files.items() if name.endswith((".html", ".css"))}
+
+
+def audit(posts, files, folder: Path, offline: bool, warn: Callable[[str], None], known: dict | None = None) -> None:
+    """Check the site written to `folder` (files: site path -> bytes, with `.owner` of each path).
+    `known`: outside loads already found in some files (by `loads_of`, when they were rendered)."""
     for post, name, line in leaks(posts, files, folder):
         raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
+    known = known or {}
     for name, data in files.items():
         if not name.endswith((".html", ".css")):
             continue
-        for url in outside_loads(name, data):
+        for url in known[name] if name in known else outside_loads(name, data):
             source = files.owner.get(name, name) if hasattr(files, "owner") else name
             message = f"{name} loads {url} from another host"
             if offline:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lib.blog.audit import audit
+from lib.blog.audit import audit, loads_of
 from lib.blog.cache import Cache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
@@ -81,6 +81,7 @@ class Renderer:
                 "image_url": post.image_url,
                 "images": {str(p): _stat(p) for p in post.linked_images},
                 "shared": sorted(shared_files(post, files)),
+                "loads": loads_of(files),
             }
             if self.cache:
                 self.cache.put(key, meta, files)
@@ -161,10 +162,12 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     strict = strict or site.strict
     posts, urls = own_pages(read_all(root, site, strict, log))
     renderer, files, cached = Renderer(site, cache, strict, urls=urls, nav=navigation(posts)), SiteFiles(), 0
+    loads = {}
     for post in posts:
         with blame(post.path):
             rendered, meta, hit = renderer.post(post)
         files.add(rendered, str(post.path), set(meta["shared"]))
+        loads |= meta["loads"]
         for warning in post.warnings:
             if strict:
                 raise BuildError(post.path, f"{warning} (--strict)")
@@ -179,9 +182,9 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     files.add(vendor_files(files), "the site's vendored libraries")
 
     def check(folder: Path) -> None:
-        audit(posts, files, folder, site.offline, warn=lambda w: log(f"warning: {w}"))
+        audit(posts, files, folder, site.offline, warn=lambda w: log(f"warning: {w}"), known=loads)
 
-    write_site(files, out, search, check)
+    write_site(files, out, search, check, renderer.cache.blob if renderer.cache else None)
     if renderer.cache:
         renderer.cache.prune()
     took = time.perf_counter() - start

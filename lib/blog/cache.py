@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
     "Replace `path` whole: a reader, or a kill midway, sees the old file or the new one, never part of one."
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique: writers may race
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,7 +24,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         with open(tmp, "xb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())  # else a crash soon after the rename can leave an empty file
+            if sync:  # else a crash soon after the rename can leave an empty file
+                os.fsync(f.fileno())
         if path.exists():
             shutil.copymode(path, tmp)
         os.replace(tmp, path)
@@ -68,6 +69,7 @@ class Cache:
             write_atomic(folder / ".gitignore", b"# Built by the site builder; never commit it.\n*\n")
         self.ignore = tracked(folder)
         self.used: set[str] = set()
+        self.blobs: dict[str, Path] = {}  # sha256 digest -> blob file, for the writer to link instead of copy
 
     def get(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
         "(meta, files) stored under `key`, or None for a miss."
@@ -82,6 +84,7 @@ class Cache:
             if data is None or hashlib.sha256(data).hexdigest() != digest:
                 return None
             files[rel] = data
+            self.blobs[digest] = blob
         return entry.get("meta", {}), files
 
     def put(self, key: str, meta: dict, files: dict[str, bytes]) -> None:
@@ -91,10 +94,15 @@ class Cache:
             digests[rel] = hashlib.sha256(data).hexdigest()
             blob = self.folder / "blobs" / digests[rel]
             if not blob.exists():
-                write_atomic(blob, data)
+                write_atomic(blob, data, sync=False)  # a torn blob fails its hash check: a miss
+            self.blobs[digests[rel]] = blob
         entry = json.dumps({"meta": meta, "files": digests}, sort_keys=True).encode()
         write_atomic(self.folder / "entries" / f"{key}.json", entry)
         self.used.add(key)
+
+    def blob(self, data: bytes) -> Path | None:
+        "The blob holding `data`, if this build read or wrote one."
+        return self.blobs.get(hashlib.sha256(data).hexdigest()) if len(data) > 4096 else None
 
     def prune(self) -> None:
         "Drop entries this build did not use, and blobs no entry names, so the cache stays the site's size."

@@ -78,22 +78,28 @@ def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes]) -> None:
         (tmp / "pagefind" / "pages.sha256").write_text(pages.hexdigest())
 
 
-def write_files(tmp: Path, files: dict[str, bytes]) -> None:
+def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
+    """Write each file; one the render cache holds (`blob(data)` gives its file) is a hard link to it,
+    which is quicker than writing it again. The cache checks a blob's hash before it trusts it."""
     for rel, data in sorted(files.items()):
         path = inside(tmp, rel)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        source = blob(data) if blob else None
+        try:
+            os.link(source, path) if source else path.write_bytes(data)
+        except OSError:  # another filesystem, or links not allowed
+            path.write_bytes(data)
 
 
-def write_site(files: dict[str, bytes], out: Path, search: bool = True, check=None) -> None:
+def write_site(files: dict[str, bytes], out: Path, search: bool = True, check=None, blob=None) -> None:
     """Write `files` into a fresh folder, index it, run `check(folder)` on it, then swap it in.
-    Call it while holding `locked(out)`."""
+    Call it while holding `locked(out)`. `blob`: see `write_files`."""
     out = out.resolve()
     remove_leftovers(out)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
     try:
         tmp.chmod(0o755)
-        write_files(tmp, files)
+        write_files(tmp, files, blob)
         if search:
             reuse_or_index(tmp, out, files)
         if check:
