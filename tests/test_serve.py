@@ -169,3 +169,11 @@ def test_serve_keeps_the_baseurl(tmp_path):
         assert status == 200 and "Before" in body
         status, body = fetch(f"{url}/blog/no-such-page.html")
         assert status == 404 and "Page not found" in body
+
+
+def test_serve_answers_an_extensionless_permalink_from_its_html_file(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "---\ntitle: Codespaces\npermalink: /codespaces\n---\nIn the cloud.\n")
+    with serving(root) as (url, _, _):
+        status, body = fetch(f"{url}/codespaces")
+        assert status == 200 and "In the cloud." in body

@@ -76,7 +76,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
         base = self.status.baseurl
         if base and path.startswith(base):
             path = path[len(base) :] or "/"
-        return super().translate_path(path)
+        target = super().translate_path(path)
+        # `/codespaces` is served from codespaces.html, as GitHub Pages serves Jekyll's extensionless permalinks.
+        return target + ".html" if not os.path.exists(target) and os.path.isfile(target + ".html") else target
 
     def send_head(self):
         if self.status.error and not os.path.isdir(self.directory):
