@@ -1,6 +1,7 @@
 "The whole site: golden output, determinism, atomic writes, site pages, badges, images and the cache."
 
 import filecmp
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -281,3 +282,28 @@ def test_an_unchanged_site_reuses_its_search_index_and_a_changed_one_is_reindexe
     post.write_text("---\ntitle: A\n---\nOther words\n")
     build(root, root / "_site", log=lambda _: None)
     assert (root / "_site/pagefind/pages.sha256").read_text() != before
+
+
+def test_notebooks_render_on_every_core_into_the_same_site(tmp_path, monkeypatch):
+    import lib.blog.build as build_module
+
+    root = site(tmp_path)
+    for day in (1, 2, 3):
+        notebook(root, f"x = {day}", new_markdown_cell(f"Post {day}"), name=f"2020-01-0{day}-post{day}.ipynb")
+    build(root, tmp_path / "parallel", search=False, log=lambda _: None)
+    monkeypatch.setattr(build_module, "PARALLEL_FROM", 10**6)
+    build(root, tmp_path / "serial", search=False, log=lambda _: None)
+    assert tree(tmp_path / "parallel") == tree(tmp_path / "serial")
+
+
+def test_cells_without_ids_get_the_same_ids_in_every_build(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "x = 1")
+    nb = json.loads(path.read_text())
+    nb["nbformat_minor"] = 4
+    for cell in nb["cells"]:
+        del cell["id"]
+    path.write_text(json.dumps(nb))
+    build(root, tmp_path / "a", search=False, log=lambda _: None)
+    build(root, tmp_path / "b", search=False, log=lambda _: None)
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")

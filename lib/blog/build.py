@@ -7,6 +7,7 @@ made of its source bytes, the site config and the builder's own code and templat
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,26 +68,78 @@ class Renderer:
             self._exporters[kind] = PostExporter(sanitize=clean) if post else DeckExporter(deck, sanitize=clean)
         return self._exporters[kind]
 
-    def post(self, post: Post) -> tuple[dict[str, bytes], dict, bool]:
-        "(files, meta, whether they came from the cache). Sets the post's rendered fields from meta."
+    def key(self, post: Post) -> str:
         # The path is part of the key: two posts with the same text still own different pages.
-        key = hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + post.path.read_bytes()).hexdigest()
+        return hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + post.path.read_bytes()).hexdigest()
+
+    def cached(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
+        "(meta, files) of a cache hit whose linked images are unchanged, or None."
         hit = self.cache.get(key) if self.cache else None
-        if hit and all(_stat(Path(p)) == st for p, st in hit[0].get("images", {}).items()):
-            meta, files = hit
-        else:
+        return hit if hit and all(_stat(Path(p)) == st for p, st in hit[0].get("images", {}).items()) else None
+
+    def fresh(self, post: Post) -> tuple[dict[str, bytes], dict]:
+        "Render the post: (files, meta), meta being what a cache hit must restore."
+        with blame(post.path):
             files = render_post(post, self.site, self.env, self.exporter, self.liquid)
-            meta = {
-                "warnings": post.warnings,
-                "image_url": post.image_url,
-                "images": {str(p): _stat(p) for p in post.linked_images},
-                "shared": sorted(shared_files(post, files)),
-                "loads": loads_of(files),
-            }
-            if self.cache:
-                self.cache.put(key, meta, files)
-        post.warnings, post.image_url = list(meta["warnings"]), meta["image_url"]
-        return files, meta, hit is not None and meta is hit[0]
+        meta = {
+            "warnings": post.warnings,
+            "image_url": post.image_url,
+            "images": {str(p): _stat(p) for p in post.linked_images},
+            "shared": sorted(shared_files(post, files)),
+            "loads": loads_of(files),
+        }
+        return files, meta
+
+    def render_all(self, posts: list[Post], args: tuple) -> list[tuple[dict[str, bytes], dict, bool]]:
+        "(files, meta, from the cache?) of each post, in order; posts not in the cache are rendered."
+        keys = {post.path: self.key(post) for post in posts}
+        hits = {post.path: self.cached(keys[post.path]) for post in posts}
+        fresh = render_many([p for p in posts if hits[p.path] is None], self, args)
+        results = []
+        for post in posts:
+            meta, files = hits[post.path] or fresh[post.path][::-1]
+            if not hits[post.path] and self.cache:
+                self.cache.put(keys[post.path], meta, files)
+            post.warnings, post.image_url = list(meta["warnings"]), meta["image_url"]
+            results.append((files, meta, hits[post.path] is not None))
+        return results
+
+
+PARALLEL_FROM = 3  # notebooks to render before starting workers (each imports nbconvert, about a second)
+_worker: Renderer | None = None
+
+
+def render_many(posts: list[Post], renderer: Renderer, args: tuple) -> dict[Path, tuple[dict, dict]]:
+    """Render posts, the notebooks on every core when there are enough of them. Each post renders the same
+    wherever it runs, so the site is byte for byte the one a serial build writes."""
+    cores = min(os.cpu_count() or 1, 4)
+    if cores < 2 or sum(p.kind == "notebook" for p in posts) < PARALLEL_FROM:
+        return {post.path: renderer.fresh(post) for post in posts}
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lib.blog.workers import stop
+
+    pool = ProcessPoolExecutor(cores, initializer=start_worker, initargs=(*args, os.getpid()))
+    try:
+        jobs = {post.path: pool.submit(render_in_worker, post) for post in posts}
+        done = {path: job.result() for path, job in jobs.items()}
+    except BaseException:
+        stop(pool)
+        raise
+    pool.shutdown()
+    return done
+
+
+def start_worker(site: Site, strict: bool, urls: dict, nav: list, parent: int) -> None:
+    from lib.blog.workers import die_with_parent
+
+    die_with_parent(parent)
+    global _worker
+    _worker = Renderer(site, None, strict, urls, nav)
+
+
+def render_in_worker(post: Post) -> tuple[dict[str, bytes], dict]:
+    return _worker.fresh(post)
 
 
 def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
@@ -161,11 +214,9 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     site = load_config(root, strict)
     strict = strict or site.strict
     posts, urls = own_pages(read_all(root, site, strict, log))
-    renderer, files, cached = Renderer(site, cache, strict, urls=urls, nav=navigation(posts)), SiteFiles(), 0
-    loads = {}
-    for post in posts:
-        with blame(post.path):
-            rendered, meta, hit = renderer.post(post)
+    args = (site, strict, urls, navigation(posts))
+    renderer, files, cached, loads = Renderer(site, cache, *args[1:]), SiteFiles(), 0, {}
+    for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
         loads |= meta["loads"]
         for warning in post.warnings:

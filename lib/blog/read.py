@@ -152,6 +152,16 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
     except Exception as e:
         raise BuildError(path, f"not a valid notebook: {e}") from None
     check_cells(path, nb)
+    return stable_ids(nb)
+
+
+def stable_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Cells of notebooks older than nbformat 4.5 have no ids, and nbformat would make up random ones:
+    number them instead, so two builds of one notebook are byte-identical."""
+    if any("id" not in cell for cell in nb.cells):
+        for number, cell in enumerate(nb.cells, 1):
+            cell.setdefault("id", f"cell-{number}")
+        nb.nbformat_minor = max(nb.get("nbformat_minor", 0), 5)
     return nb
 
 
