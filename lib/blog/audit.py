@@ -104,22 +104,34 @@ def search_records(folder: Path) -> dict[str, str]:
     return records
 
 
-def leaks(posts: list[Post], files: dict[str, bytes], folder: Path) -> Iterator[tuple[Post, str, str]]:
-    "(post, file, line) for each hidden line found where it must not be."
+def own_leaks(post: Post, files: dict[str, bytes]) -> Iterator[tuple[str, str]]:
+    "(file, line) for each hidden line in the post's own page, slides or student notebook."
+    hidden, answers = secrets(post)
+    if not hidden and not answers:
+        return
+    for name in (url_to_file(post.url), f"slides/{post.slug}.html"):
+        text = page_text(files[name]) if name in files else ""
+        yield from ((name, line) for line in sorted(hidden | answers) if line in text)
+    student = f"notebooks/{post.slug}-student.ipynb"
+    if student in files:
+        text = notebook_text(files[student])
+        yield from ((student, line) for line in sorted(answers) if line in text)
+
+
+def index_leaks(posts: list[Post], folder: Path) -> Iterator[tuple[Post, str, str]]:
+    "(post, 'the search index', line) for each hidden line in the post's search record."
     records = search_records(folder)
     for post in posts:
         hidden, answers = secrets(post)
-        if not hidden and not answers:
-            continue
-        places = {url_to_file(post.url): page_text, f"slides/{post.slug}.html": page_text}
-        texts = {f: read(files[f]) for f, read in places.items() if f in files}
-        texts["the search index"] = records.get(post.url, "")
-        student = f"notebooks/{post.slug}-student.ipynb"
-        for name, text in texts.items():
-            yield from ((post, name, line) for line in sorted(hidden | answers) if line in text)
-        if student in files:
-            text = notebook_text(files[student])
-            yield from ((post, student, line) for line in sorted(answers) if line in text)
+        text = records.get(post.url, "") if hidden or answers else ""
+        yield from ((post, "the search index", line) for line in sorted(hidden | answers) if line in text)
+
+
+def leaks(posts: list[Post], files: dict[str, bytes], folder: Path) -> Iterator[tuple[Post, str, str]]:
+    "(post, file, line) for each hidden line found where it must not be."
+    for post in posts:
+        yield from ((post, name, line) for name, line in own_leaks(post, files))
+    yield from index_leaks(posts, folder)
 
 
 def outside_loads(name: str, data: bytes) -> Iterator[str]:
@@ -146,10 +158,13 @@ def loads_of(files: dict[str, bytes]) -> dict[str, list[str]]:
     return {name: list(outside_loads(name, data)) for name, data in files.items() if name.endswith((".html", ".css"))}
 
 
-def audit(posts, files, folder: Path, offline: bool, warn: Callable[[str], None], known: dict | None = None) -> None:
+def audit(posts, files, folder: Path, offline: bool, warn: Callable[[str], None], known: dict | None = None,
+          rendered: bool = False, indexed: bool = True) -> None:  # fmt: skip
     """Check the site written to `folder` (files: site path -> bytes, with `.owner` of each path).
-    `known`: outside loads already found in some files (by `loads_of`, when they were rendered)."""
-    for post, name, line in leaks(posts, files, folder):
+    `known`: outside loads found in files when they were rendered; `rendered`: each post's own files were
+    checked for leaks when rendered (see `own_leaks`); `indexed`: the search index is new, so check it."""
+    found = index_leaks(posts, folder) if rendered else leaks(posts, files, folder)
+    for post, name, line in found if indexed or not rendered else []:
         raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
     known = known or {}
     for name, data in files.items():

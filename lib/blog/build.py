@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lib.blog.audit import audit, loads_of
+from lib.blog.audit import audit, loads_of, own_leaks
 from lib.blog.cache import Cache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
@@ -81,6 +81,8 @@ class Renderer:
         "Render the post: (files, meta), meta being what a cache hit must restore."
         with blame(post.path):
             files = render_post(post, self.site, self.env, self.exporter, self.liquid)
+        for name, line in own_leaks(post, files):  # checked here, once, since the cache keeps the result
+            raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
         meta = {
             "warnings": post.warnings,
             "image_url": post.image_url,
@@ -232,8 +234,9 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     files.add({"feed.xml": atom_feed(posts, site), "sitemap.xml": sitemap(posts, site)}, "the site's feed")
     files.add(vendor_files(files), "the site's vendored libraries")
 
-    def check(folder: Path) -> None:
-        audit(posts, files, folder, site.offline, warn=lambda w: log(f"warning: {w}"), known=loads)
+    def check(folder: Path, indexed: bool) -> None:
+        warn = lambda w: log(f"warning: {w}")  # noqa: E731
+        audit(posts, files, folder, site.offline, warn, known=loads, rendered=True, indexed=indexed)
 
     write_site(files, out, search, check, renderer.cache.blob if renderer.cache else None)
     if renderer.cache:

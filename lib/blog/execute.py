@@ -172,13 +172,19 @@ def _home(folder: str) -> str:
 
 
 def versions() -> dict[str, str]:
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    "Looked up once a process: reading package metadata takes milliseconds a package, and builds ask per notebook."
     found = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
             found[name] = "not installed"
-    return found
+    return tuple(found.items())
 
 
 def key_parts(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> dict[str, str]:

@@ -66,16 +66,17 @@ def index_search(folder: Path) -> None:
         raise BuildError(folder, f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes]) -> None:
-    "The search index only depends on the pages: when none changed, the previous index is copied."
+def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes]) -> bool:
+    "The search index only depends on the pages: when none changed, the previous index is copied. Is it new?"
     pages = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()) if k.endswith(".html")))
     stamp = out / "pagefind" / "pages.sha256"
     # An index that came with a clone was not built here: its scripts are not to be trusted.
     if stamp.is_file() and stamp.read_text() == pages.hexdigest() and not tracked(out):
         shutil.copytree(out / "pagefind", tmp / "pagefind", symlinks=True)
-    else:
-        index_search(tmp)
-        (tmp / "pagefind" / "pages.sha256").write_text(pages.hexdigest())
+        return False
+    index_search(tmp)
+    (tmp / "pagefind" / "pages.sha256").write_text(pages.hexdigest())
+    return True
 
 
 def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
@@ -92,7 +93,7 @@ def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
 
 
 def write_site(files: dict[str, bytes], out: Path, search: bool = True, check=None, blob=None) -> None:
-    """Write `files` into a fresh folder, index it, run `check(folder)` on it, then swap it in.
+    """Write `files` into a fresh folder, index it, run `check(folder, indexed)` on it, then swap it in.
     Call it while holding `locked(out)`. `blob`: see `write_files`."""
     out = out.resolve()
     remove_leftovers(out)
@@ -100,10 +101,9 @@ def write_site(files: dict[str, bytes], out: Path, search: bool = True, check=No
     try:
         tmp.chmod(0o755)
         write_files(tmp, files, blob)
-        if search:
-            reuse_or_index(tmp, out, files)
+        indexed = reuse_or_index(tmp, out, files) if search else False
         if check:
-            check(tmp)
+            check(tmp, indexed)
         swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
