@@ -82,6 +82,12 @@ class Post:
     @property
     def url(self) -> str:
         "Site-relative URL, without the baseurl, as Jekyll made it (the build checks it stays in the site)."
+        key = (self.permalink, self.url_pattern, self.date, self.slug, tuple(self.categories))
+        if getattr(self, "_url", (None,))[0] != key:  # remembered: index pages ask for it thousands of times
+            self._url = key, self._make_url()
+        return self._url[1]
+
+    def _make_url(self) -> str:
         if self.is_page:
             return permalink(self.permalink, date.min, self.slug, []) if self.permalink else f"/{self.slug}.html"
         return permalink(self.permalink or self.url_pattern, self.date, self.slug, self.categories)

@@ -72,11 +72,19 @@ def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes]) -> bool:
     stamp = out / "pagefind" / "pages.sha256"
     # An index that came with a clone was not built here: its scripts are not to be trusted.
     if stamp.is_file() and stamp.read_text() == pages.hexdigest() and not tracked(out):
-        shutil.copytree(out / "pagefind", tmp / "pagefind", symlinks=True)
+        shutil.copytree(out / "pagefind", tmp / "pagefind", symlinks=True, copy_function=link_or_copy)
         return False
     index_search(tmp)
     (tmp / "pagefind" / "pages.sha256").write_text(pages.hexdigest())
     return True
+
+
+def link_or_copy(source: str, target: str) -> None:
+    "A hard link is a copy that costs no writing; a file system without links gets a real copy."
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
