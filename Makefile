@@ -19,6 +19,11 @@ CHART_LIBS := vega@5.33.1:build/vega.min.js:vega-typings@1.5.1 vega-lite@4.17.0:
 	plotly.js-dist-min@2.35.3:plotly.min.js
 # KaTeX renders the math latex2mathml cannot convert (lib/blog/markdown.py: KATEX, and post.html, name it too).
 KATEX := $(VENDOR)/katex@0.19.1
+# BokehJS for Bokeh's outputs, which load it from cdn.bokeh.org: the release of the Python bokeh that writes
+# them (only its major.minor maps, lib/blog/vendor.py), from npm's @bokeh/bokehjs. The builds its output
+# loads; bokeh-api, which it never loads, and the ESM builds stay out.
+BOKEH := $(VENDOR)/bokehjs@3.9.2
+BOKEH_BUILDS := bokeh bokeh-gl bokeh-widgets bokeh-tables bokeh-mathjax
 HOST ?= 127.0.0.1
 PORT ?= 4000
 
@@ -79,7 +84,7 @@ bench: $(STAMP) data ## Speed figures, measured side by side in one run
 golden: $(STAMP) ## Rebuild the expected site of the test fixtures (tests/golden)
 	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search --no-cache
 
-vendor: ## Refresh the vendored reveal.js, chart libraries and KaTeX (from the npm registry, committed: the site works offline)
+vendor: ## Refresh the vendored reveal.js, chart libraries, KaTeX and BokehJS (from the npm registry, committed: the site works offline)
 	rm -rf $(REVEAL) && mkdir -p $(REVEAL)/dist/theme $(REVEAL)/plugin/notes
 	tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q reveal.js@$(REVEAL_VERSION) >/dev/null && tar xzf reveal.js-$(REVEAL_VERSION).tgz) && \
 	cp $$tmp/package/LICENSE $(REVEAL)/ && \
@@ -107,6 +112,12 @@ vendor: ## Refresh the vendored reveal.js, chart libraries and KaTeX (from the n
 		$$tmp/package/dist/katex.min.css > $(KATEX)/katex.min.css && \
 	rm -rf $$tmp
 	@du -sh $(KATEX) | sed 's|^|KaTeX: |'
+	@# Copied as they are: no source map line to drop, and Bokeh's CDN serves the same bytes.
+	mkdir -p $(BOKEH) && tmp=$$(mktemp -d) && \
+	(cd $$tmp && npm pack -q @bokeh/$(notdir $(BOKEH)) >/dev/null && tar xzf *.tgz) && \
+	cp $$tmp/package/LICENSE $(BOKEH_BUILDS:%=$$tmp/package/build/js/%.min.js) $(BOKEH)/ && \
+	rm -rf $$tmp
+	@du -sh $(BOKEH) | sed 's|^|BokehJS: |'
 
 clean: ## Remove _site, caches and .venv
 	rm -rf _site _site.* .cache .pytest_cache .ruff_cache $(VENV)
