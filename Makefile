@@ -28,7 +28,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4000
 
 .DEFAULT_GOAL := help
-.PHONY: help site slides handouts serve execute vendor test test-lib test-notebooks lint format data lab bench golden clean
+.PHONY: help site slides handouts serve execute vendor test test-lib test-notebooks lint format data lab bench golden audit clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ slides: site ## Build the site; reveal.js slides of each notebook post are in _s
 handouts: $(STAMP) ## Write the student notebooks (exercises open) into _notebooks/_student/
 	$(PY) -m lib.blog handouts
 
-serve: $(STAMP) ## Serve _site on http://127.0.0.1:4000 (HOST=, PORT= to change) and rebuild on changes
+serve: $(STAMP) ## Serve _site on http://127.0.0.1:4000/<baseurl>/ (HOST=, PORT= to change) and rebuild on changes
 	$(PY) -m lib.blog serve --host $(HOST) --port $(PORT)
 
 execute: $(STAMP) data ## Run notebooks whose code, lib, data or versions changed; store their outputs
@@ -118,6 +118,59 @@ vendor: ## Refresh the vendored reveal.js, chart libraries, KaTeX and BokehJS (f
 	cp $$tmp/package/LICENSE $(BOKEH_BUILDS:%=$$tmp/package/build/js/%.min.js) $(BOKEH)/ && \
 	rm -rf $$tmp
 	@du -sh $(BOKEH) | sed 's|^|BokehJS: |'
+
+# Lighthouse for `make audit` only, from npm into .cache/ (git ignores it); 13 needs Node 22, 12.2.3 runs on Node 20.
+LIGHTHOUSE_VERSION := 12.2.3
+LIGHTHOUSE_DIR := .cache/lighthouse-$(LIGHTHOUSE_VERSION)
+LIGHTHOUSE := $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
+CHROME_PATH ?= /usr/bin/chromium
+AUDIT_PORT ?= 4010
+AUDIT_PAGES := / /2021/08/20/pytorch-broadcasting.html /2021/09/04/teachers-guide.html /categories.html /search.html
+# Chrome's own setting of the reader's scheme (0 dark, 1 light): the pages follow it through CSS alone.
+AUDIT_SCHEMES := light:1 dark:0
+AUDIT_SCORES := const c = require(process.argv[1]).categories; \
+	["performance", "accessibility", "best-practices", "seo"].map((k) => Math.round(c[k].score * 100)).join(" ")
+# The built site on 127.0.0.1, gzipped as GitHub Pages serves it, so Lighthouse weighs what readers download.
+define AUDIT_SERVER
+import gzip, http.server, os, sys
+class Gzip(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        path = self.translate_path(self.path)
+        path = os.path.join(path, "index.html") if self.path.split("?")[0].endswith("/") else path
+        if not os.path.isfile(path) or "gzip" not in self.headers.get("Accept-Encoding", ""):
+            return super().do_GET()  # folders without their slash, missing files: as http.server answers them
+        with open(path, "rb") as f:
+            body = gzip.compress(f.read())
+        self.send_response(200)
+        for name, value in (("Content-Type", self.guess_type(path)), ("Content-Encoding", "gzip"),
+                            ("Content-Length", str(len(body)))):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), lambda *a: Gzip(*a, directory=sys.argv[1]))
+server.serve_forever()
+endef
+export AUDIT_SERVER
+
+$(LIGHTHOUSE):
+	mkdir -p $(LIGHTHOUSE_DIR) && cd $(LIGHTHOUSE_DIR) && npm i -E --no-audit --no-fund lighthouse@$(LIGHTHOUSE_VERSION)
+
+audit: $(STAMP) $(LIGHTHOUSE) ## Lighthouse scores of five pages, light and dark, on a local build (not in make test)
+	@tmp=$$(mktemp -d) && trap 'kill $$server 2>/dev/null; rm -rf $$tmp' EXIT && \
+	base=$$($(PY) -c 'from lib.blog.config import load_config; print(load_config(__import__("pathlib").Path(".")).baseurl.rstrip("/"))') && \
+	$(PY) -m lib.blog build --out $$tmp/root$$base --no-cache >/dev/null && \
+	{ $(PY) -c "$$AUDIT_SERVER" $$tmp/root $(AUDIT_PORT) & server=$$!; } && sleep 1 && kill -0 $$server && \
+	printf '%-40s %-6s %12s %14s %15s %4s\n' page scheme performance accessibility best-practices seo && \
+	for page in $(AUDIT_PAGES); do for scheme in $(AUDIT_SCHEMES); do \
+		CHROME_PATH=$(CHROME_PATH) $(LIGHTHOUSE) "http://127.0.0.1:$(AUDIT_PORT)$$base$$page" --quiet \
+			--chrome-flags="--headless=new --no-sandbox --blink-settings=preferredColorScheme=$${scheme#*:}" \
+			--only-categories=performance,accessibility,best-practices,seo \
+			--output=json --output-path=$$tmp/report.json || exit 1; \
+		scores=$$(node -p '$(AUDIT_SCORES)' $$tmp/report.json) && \
+		printf '%-40s %-6s %12s %14s %15s %4s\n' $$page $${scheme%%:*} $$scores; \
+	done; done
 
 clean: ## Remove _site, caches and .venv
 	rm -rf _site _site.* .cache .pytest_cache .ruff_cache $(VENV)

@@ -10,6 +10,8 @@
 5. Time in class: each notebook top to bottom in a fresh process, cold and warm.
 6. A real fastpages blog (../shared/fastpages-corpus, when present): cold and warm builds against
    nbconvert rendering its notebooks.
+7. A big site: 1,000 markdown posts and 100 notebooks, cold, warm, one post edited, peak memory; the
+   markdown posts alone against Jekyll (when installed).
 
 Each figure is the best of a few runs (the least disturbed one). Nothing here asserts a
 speed; the numbers are for reading.
@@ -221,12 +223,70 @@ def bench_fastpages() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def scale_site(folder: Path, markdown: int, notebooks: int) -> Path:
+    "A big site: `markdown` generated posts (prose, a heading, code) and `notebooks` copies of the first post."
+    import random
+
+    (folder / "_posts").mkdir(parents=True)
+    (folder / "_notebooks").mkdir()
+    shutil.copy(ROOT / "_config.yml", folder)
+    shutil.copytree(ROOT / "images", folder / "images")
+    for i in range(notebooks):
+        name = f"2019-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}-broadcasting-{i}.ipynb"
+        shutil.copy(ROOT / "_notebooks" / "2021-08-20-pytorch-broadcasting.ipynb", folder / "_notebooks" / name)
+    rng, words = random.Random(0), "tensor broadcast shape axis mean digit pixel batch model train loss".split()
+    for i in range(markdown):
+        prose = "\n\n".join(" ".join(rng.choice(words) for _ in range(60)) for _ in range(6))
+        text = f"---\ntitle: Note {i}\ncategories: [c{i % 7}]\n---\n## Part one\n\n{prose}\n\n```python\nx = {i}\n```\n"
+        (folder / "_posts" / f"2020-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}-note-{i}.md").write_text(text)
+    return folder
+
+
+def peak_memory(*cmd: str) -> tuple[float, int]:
+    "(seconds, peak resident memory in bytes of the command and its children), measured by GNU time."
+    out = Path(tempfile.mkstemp()[1])
+    start = time.perf_counter()
+    subprocess.run(["/usr/bin/time", "-o", str(out), "-f", "%M", *cmd], cwd=ROOT, check=True, capture_output=True)
+    took, kb = time.perf_counter() - start, int(out.read_text().split()[-1])
+    out.unlink()
+    return took, kb * 1024
+
+
+def bench_scale() -> None:
+    "1,000 markdown posts and 100 notebook posts; the markdown posts alone side by side with Jekyll."
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        site = scale_site(tmp / "big", 1000, 100)
+        cold, memory = peak_memory(sys.executable, "-m", "lib.blog", "build", "--root", str(site))
+        warm = best(lambda: blog(site, site / "_site"))
+        post = next((site / "_posts").glob("*.md"))
+        edit = best(lambda: (post.write_text(post.read_text() + "\nOne more line.\n"), blog(site, site / "_site")))
+        markdown = scale_site(tmp / "md", 1000, 0)
+        ours = best(lambda: (shutil.rmtree(markdown / ".cache", ignore_errors=True), blog(markdown, tmp / "o")), 2)
+        print("\nA big site: 1,000 markdown posts and 100 notebook posts (copies of the first post)")
+        print(f"  {'':<46} {'time':>12}  {'':>8}")
+        row("cold build, 1,100 posts", cold, cold, f"goal <= 12 s; peak memory {memory / 2**20:.0f} MB (goal <= 500)")
+        row("warm rebuild, nothing changed", warm, cold, "goal <= 1 s")
+        row("rebuild after editing one markdown post", edit, cold, "goal <= 1 s")
+        jekyll = shutil.which("jekyll")
+        if not jekyll:
+            print("  Jekyll: skipped, not installed (apt-get install jekyll)")
+            return
+        (markdown / "_config.yml").unlink()  # Jekyll's defaults: its own URLs, no theme
+        theirs = best(lambda: run(jekyll, "build", "-q", "-s", str(markdown), "-d", str(tmp / "j")), 2)
+        row("Jekyll 4, the 1,000 markdown posts", theirs, theirs)
+        row("this builder, the same posts, cold", ours, theirs, f"{ours / theirs:.2f} of Jekyll's time (goal <= 0.4)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
     bench_loading()
     bench_broadcasting()
     bench_site()
     bench_fastpages()
+    bench_scale()
     bench_execute()
     bench_class()
 

@@ -1,7 +1,7 @@
 """The real broadcasting post in a real browser: Playwright driving Debian's Chromium.
 
 The site is built from the repository's own posts into a temporary folder and served
-on 127.0.0.1. Outside CI a machine without Chromium skips these tests;
+on 127.0.0.1 under its baseurl. Outside CI a machine without Chromium skips these tests;
 in CI (CI=true) a missing browser is a failure.
 """
 
@@ -18,12 +18,14 @@ from urllib.parse import unquote, urljoin, urlparse
 import pytest
 
 from lib.blog.build import build
+from lib.blog.config import load_config
 
 ROOT = Path(__file__).parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-quic", "--disable-gpu", "--no-first-run"]  # fmt: skip
 POST = "/2021/08/20/pytorch-broadcasting.html"
+BASEURL = load_config(ROOT).baseurl.rstrip("/")  # served under it, as GitHub Pages serves the blog
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -32,6 +34,11 @@ if not Path(CHROMIUM).exists():
 
 
 class Quiet(SimpleHTTPRequestHandler):
+    def translate_path(self, path):
+        if not path.startswith(BASEURL + "/"):
+            return str(Path(self.directory) / "outside-the-baseurl")
+        return super().translate_path(path[len(BASEURL) :])
+
     def log_message(self, *args):
         pass
 
@@ -47,7 +54,7 @@ def site_dir(tmp_path_factory) -> Path:
 def base_url(site_dir):
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site_dir)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}{BASEURL}"
     server.shutdown()
 
 
@@ -148,12 +155,13 @@ def test_every_internal_link_and_anchor_resolves(site_dir):
     pages = {p: parse(p) for p in site_dir.rglob("*.html") if "pagefind" not in p.parts}
     broken = []
     for page, links in pages.items():
-        here = "/" + page.relative_to(site_dir).as_posix()
+        here = f"{BASEURL}/{page.relative_to(site_dir).as_posix()}"
         for ref in links.refs:
             url = urlparse(urljoin(here, ref))
             if url.scheme in ("http", "https", "mailto") or ref.startswith("data:"):
                 continue
-            target = site_dir / unquote(url.path).lstrip("/")
+            path = unquote(url.path)
+            target = site_dir / path[len(BASEURL) + 1 :] if path.startswith(BASEURL + "/") else site_dir / "outside"
             target = target / "index.html" if target.is_dir() else target
             if not target.exists():
                 broken.append(f"{here}: {ref}")

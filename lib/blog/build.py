@@ -17,10 +17,11 @@ from lib.blog.cache import Cache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
-from lib.blog.pages import navigation, own_pages, render_site_pages, vendor_files
+from lib.blog.nbfile import notebook_node
+from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files
 from lib.blog.paths import SiteFiles, check_url
 from lib.blog.read import Post, read_post, source_files
-from lib.blog.render import page_env, render_post
+from lib.blog.render import ALONE, neighbours, page_env, render_post
 from lib.blog.write import locked, write_site
 
 BUILDER = Path(__file__).parent
@@ -42,8 +43,9 @@ def _stat(path: Path) -> list[int] | None:
 class Renderer:
     "Renders posts, through a data-only cache when one is given."
 
-    def __init__(self, site: Site, cache: Path | None, strict: bool, urls: dict, nav: list):
-        self.site, self.cache, self.strict = site, Cache(cache) if cache else None, strict
+    def __init__(self, site: Site, cache: Path | None, strict: bool, urls: dict, nav: list, links: dict, around: dict):
+        self.site, self.cache, self.strict, self.links = site, Cache(cache) if cache else None, strict, links
+        self.around = around  # each post's neighbours in the index, for its previous/next links
         self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
         # Every page's header shows the pages' links and the site pages' URLs: a change to them is a new page.
@@ -70,23 +72,32 @@ class Renderer:
 
     def key(self, post: Post) -> str:
         # The path is part of the key: two posts with the same text still own different pages.
-        return hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + post.path.read_bytes()).hexdigest()
+        # So is its neighbours' titles and URLs: a new post changes the links of the pages beside it.
+        beside = repr(self.around.get(post.path, ALONE)).encode()
+        return hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + beside + post.path.read_bytes()).hexdigest()
 
     def cached(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
         "(meta, files) of a cache hit whose linked images are unchanged, or None."
         hit = self.cache.get(key) if self.cache else None
-        return hit if hit and all(_stat(Path(p)) == st for p, st in hit[0].get("images", {}).items()) else None
+        if not hit or any(_stat(Path(p)) != st for p, st in hit[0].get("images", {}).items()):
+            return None
+        # A page that links to another post is stale when that post's URL changed.
+        return hit if all(self.links.get(Path(p)) == url for p, url in hit[0].get("links", {}).items()) else None
 
     def fresh(self, post: Post) -> tuple[dict[str, bytes], dict]:
         "Render the post: (files, meta), meta being what a cache hit must restore."
+        post.nb = notebook_node(post.nb) if post.nb is not None else None
         with blame(post.path):
-            files = render_post(post, self.site, self.env, self.exporter, self.liquid)
+            files = render_post(
+                post, self.site, self.env, self.exporter, self.liquid, self.around.get(post.path, ALONE), self.links
+            )
         for name, line in own_leaks(post, files):  # checked here, once, since the cache keeps the result
             raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
         meta = {
             "warnings": post.warnings,
             "image_url": post.image_url,
             "images": {str(p): _stat(p) for p in post.linked_images},
+            "links": post.linked_posts,
             "shared": sorted(shared_files(post, files)),
             "loads": loads_of(files),
         }
@@ -132,16 +143,32 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple) -> dict[Path
     return done
 
 
-def start_worker(site: Site, strict: bool, urls: dict, nav: list, parent: int) -> None:
+def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, around: dict, parent: int) -> None:
     from lib.blog.workers import die_with_parent
 
     die_with_parent(parent)
     global _worker
-    _worker = Renderer(site, None, strict, urls, nav)
+    _worker = Renderer(site, None, strict, urls, nav, links, around)
 
 
 def render_in_worker(post: Post) -> tuple[dict[str, bytes], dict]:
     return _worker.fresh(post)
+
+
+def feed_fields(post: Post) -> tuple:
+    return post.title, post.url, str(post.date), post.summary, post.categories, post.hide, post.sticky_rank
+
+
+def remembered(renderer: Renderer, name: str, inputs: list, make: Callable[[], bytes]) -> bytes:
+    "`make()`, or what it made last time for the same inputs: the feed does not change with most edits."
+    key = hashlib.sha256(renderer.salt + repr(inputs).encode()).hexdigest()
+    hit = renderer.cache.get(key) if renderer.cache else None
+    if hit and name in hit[1]:
+        return hit[1][name]
+    data = make()
+    if renderer.cache:
+        renderer.cache.put(key, {}, {name: data})
+    return data
 
 
 def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
@@ -216,7 +243,8 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     site = load_config(root, strict)
     strict = strict or site.strict
     posts, urls = own_pages(read_all(root, site, strict, log))
-    args = (site, strict, urls, navigation(posts))
+    links = {post.path.resolve(): post.url for post in posts}
+    args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
     renderer, files, cached, loads = Renderer(site, cache, *args[1:]), SiteFiles(), 0, {}
     for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
@@ -231,7 +259,8 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
         log(f"warning: {warning}")
     pages = render_site_pages(posts, renderer.env)
     files.add(pages, "the site's own pages", shared={p for p in pages if p.startswith("images/")})
-    files.add({"feed.xml": atom_feed(posts, site), "sitemap.xml": sitemap(posts, site)}, "the site's feed")
+    feed = remembered(renderer, "feed.xml", [feed_fields(p) for p in posts], lambda: atom_feed(posts, site))
+    files.add({"feed.xml": feed, "sitemap.xml": sitemap(posts, site)}, "the site's feed")
     files.add(vendor_files(files), "the site's vendored libraries")
 
     def check(folder: Path, indexed: bool) -> None:

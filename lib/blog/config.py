@@ -78,6 +78,22 @@ def load_config(root: Path, strict: bool = False) -> Site:
     for key in ("minima", "html_escape"):
         if key in used and not isinstance(used[key], dict):
             raise BuildError(path, f"{key} must be a map of settings, not {used[key]!r}")
-    site = Site(root=root, raw=data, **typed(used, TYPES, path))
+    values = typed(used, TYPES, path)
+    site = Site(root=root, raw=data, **values, **github_pages(values))
     site.warnings += [message] if unknown else []
     return site
+
+
+def github_pages(values: dict) -> dict:
+    """fastpages' `url` and `baseurl` for a blog on GitHub Pages, for those of the two that `values` leaves
+    out: https://<user>.github.io/<repo>, at the root for the repository named <user>.github.io."""
+    user, repo = values.get("github_username", ""), values.get("github_repo", "")
+    if not (user and repo):
+        return {}
+    host = f"{user}.github.io".lower()  # the address Pages gives, whatever the name's case
+    origin = f"https://{host}"
+    derived = {"url": origin}
+    # A url of its own (a custom domain) says nothing of a folder: the baseurl stays "" unless set.
+    if values.get("url", origin).rstrip("/").lower() == origin:
+        derived["baseurl"] = "" if repo.lower() == host else f"/{repo}"
+    return {key: value for key, value in derived.items() if key not in values}

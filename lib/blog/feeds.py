@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, time, timezone
 from xml.etree import ElementTree as ET
 
-from feedgen.feed import FeedGenerator
-
 from lib.blog.config import Site
 from lib.blog.pages import listed
 from lib.blog.read import Post
@@ -17,6 +15,8 @@ def _when(post: Post) -> datetime:
 
 
 def atom_feed(posts: list[Post], site: Site) -> bytes:
+    from feedgen.feed import FeedGenerator  # lxml and all: imported only when the feed changed (see build.py)
+
     newest = sorted(listed(posts), key=lambda p: (p.date, p.slug))[-20:]
     fg = FeedGenerator()
     fg.id(site.full_url + "/")

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import nbformat
-
 from lib.blog.cache import write_atomic
 from lib.blog.flags import markdown_solution, parse_flags
 from lib.blog.nbfile import load
@@ -48,7 +46,7 @@ def solution_lines(cell) -> list[str]:
     ]
 
 
-def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def student_notebook(nb):
     "Solutions become task + stub; every output, count and stored run detail is cleared."
     student = copy.deepcopy(nb)
     student.metadata.pop("blog", None)
@@ -75,7 +73,9 @@ def student_path(root: Path, notebook: Path) -> Path:
 
 
 def student_bytes(nb) -> bytes:
-    return (nbformat.writes(student_notebook(nb)) + "\n").encode()
+    import nbformat  # slow to import, and a warm build writes no student notebook
+
+    return (nbformat.writes(nbformat.from_dict(student_notebook(nb))) + "\n").encode()
 
 
 def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:

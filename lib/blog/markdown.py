@@ -45,7 +45,8 @@ def slugify(text: str) -> str:
 
 
 # KaTeX, vendored by `make vendor` under templates/assets/ and loaded by post.html only on a page that has
-# math left to it (an element of class MATH_FALLBACK). The three places name the same version.
+# math left to it (an element of class MATH_FALLBACK). The four places (here, the Makefile, post.html and the
+# slides template) name the same version.
 KATEX = "vendor/katex@0.19.1"
 MATH_FALLBACK = "math-tex"
 # latex2mathml shows a command it does not know as its name in italics (`<mi>\bbox</mi>`), no error.
@@ -218,6 +219,16 @@ def embeds(state) -> None:
     state.tokens = out
 
 
+def source_links(state) -> None:
+    """A link to another post's source (`../_notebooks/2021-08-20-x.ipynb`, `2021-08-21-y.md`) works in
+    Jupyter and on GitHub; on the site it becomes that post's URL, under the baseurl."""
+    assets = state.env["images"]
+    for token in state.tokens:
+        for child in token.children or []:
+            if child.type == "link_open" and (url := assets.post_link(child.attrGet("href") or "")):
+                child.attrSet("href", url)
+
+
 def local_images(state) -> None:
     """Resolve each image against the post's folder, and record it for copying. An image on another
     host becomes a link with a button that shows it, so the page requests nothing until the reader asks."""
@@ -252,6 +263,19 @@ class ImageAssets:
         self.offline, self.repo = offline, repo
         self.files: dict[str, Path] = {}
         self.remote: list[str] = []
+        self.posts: dict[Path, str] = {}  # every post's source -> URL, for links between posts
+        self.linked: dict[str, str] = {}  # the sources this post links to -> their URLs, for the cache
+
+    def post_link(self, href: str) -> str | None:
+        "The site URL of the post whose source `href` names, or None."
+        url = urlparse(href)
+        if url.scheme or url.netloc or not url.path.endswith((".ipynb", ".md", ".markdown", ".docx")):
+            return None
+        path = self.resolve(url.path)
+        if path not in self.posts:
+            return None
+        self.linked[str(path)] = self.posts[path]
+        return f"{self.baseurl}{self.posts[path]}" + (f"#{url.fragment}" if url.fragment else "")
 
     def add(self, src: str) -> str:
         src = self.own_repository(src)
@@ -321,6 +345,7 @@ def markdown_parser() -> MarkdownIt:
     md.core.ruler.push("callouts", callouts)
     md.core.ruler.push("embeds", embeds)
     md.core.ruler.push("local_images", local_images)
+    md.core.ruler.push("source_links", source_links)
     return md
 
 

@@ -77,3 +77,55 @@ def _invalid(path: Path, error) -> BuildError:
     message = error.message.splitlines()[0] if error.message else type(error).__name__
     message = message if len(message) <= 160 else message[:157] + "..."  # a failed oneOf prints the whole cell
     return BuildError(path, f"does not follow the notebook format: {part + ': ' if part else ''}{message}", cell)
+
+
+class Node(dict):
+    """A notebook, or a part of one, with keys as attributes, as nbformat's NotebookNode has them. The build
+    reads every notebook on every run; nbformat takes a third of a second to import, so reading does without
+    it, and the render stage turns a Node into a NotebookNode (`nbformat.from_dict`) when it needs one."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __deepcopy__(self, memo):
+        return node(json.loads(json.dumps(self)))
+
+
+def node(value):
+    "`value` with every dict a Node."
+    if isinstance(value, dict):
+        return Node({k: node(v) for k, v in value.items()})
+    return [node(v) for v in value] if isinstance(value, list) else value
+
+
+# What nbformat joins when it reads a notebook: text stored as a list of lines.
+JOINED = ("source", "text")
+KEEP_LISTS = ("application/json",)
+
+
+def rejoin(nb: dict) -> dict:
+    "Multi-line strings stored as lists of lines, joined, as `nbformat.reads` does."
+    for cell in nb.get("cells", []):
+        for key in JOINED:
+            if isinstance(cell.get(key), list):
+                cell[key] = "".join(cell[key])
+        for output in cell.get("outputs", []):
+            if isinstance(output.get("text"), list):
+                output["text"] = "".join(output["text"])
+            for mime, data in output.get("data", {}).items():
+                if isinstance(data, list) and mime not in KEEP_LISTS and not mime.endswith("+json"):
+                    output["data"][mime] = "".join(data)
+    return nb
+
+
+def notebook_node(nb: dict):
+    "nbformat's own NotebookNode of `nb`, which nbconvert works on."
+    import nbformat
+
+    return nbformat.from_dict(nb)

@@ -12,11 +12,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import jinja2
-from pygments.formatters import HtmlFormatter
 
 from lib.blog.paths import url_to_file
 from lib.blog.read import Post
-from lib.blog.render import ASSETS, URLS, render_page, site_image
+from lib.blog.render import ASSETS, URLS, pygments_css, render_page, site_image
 
 SITE_PAGES = {"search.html": "search", "tags.html": "categories", "404.html": "404"}
 
@@ -64,7 +63,7 @@ def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, b
         url_to_file(urls["search"]): render_page(env, "search.html", urls["search"], title="Search"),
         url_to_file(urls["404"]): render_page(env, "404.html", urls["404"], title="Page not found"),
         **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
-        "assets/pygments.css": HtmlFormatter(style="default").get_style_defs(".highlight").encode(),
+        "assets/pygments.css": pygments_css(),
     }  # fmt: skip
 
 
@@ -85,8 +84,8 @@ VENDORED = re.compile(rb"/assets/vendor/([\w.@-]+)/")
 
 
 def vendor_files(files: dict[str, bytes]) -> dict[str, bytes]:
-    """The vendored libraries (assets/vendor/: chart libraries, KaTeX; 6 MB in all) that some written page
-    loads: a site carries only those."""
+    """The vendored libraries (assets/vendor/: chart libraries, BokehJS, KaTeX; about 10 MB in all) that
+    some written page loads: a site carries only those."""
     used = {m.decode() for rel, data in files.items() if rel.endswith(".html") for m in VENDORED.findall(data)}
     folders = [ASSETS / "vendor" / name for name in sorted(used) if (ASSETS / "vendor" / name).is_dir()]
     return {

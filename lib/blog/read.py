@@ -15,12 +15,11 @@ from datetime import date
 from pathlib import Path
 
 import frontmatter
-import nbformat
 import yaml
 
 from lib.blog.errors import BuildError, read_text
 from lib.blog.jekyll import DEFAULT_PERMALINK, permalink
-from lib.blog.nbfile import check_cells
+from lib.blog.nbfile import Node, check_cells, node, rejoin
 from lib.blog.paths import check_url, url_fault
 from lib.blog.schema import typed
 
@@ -68,8 +67,9 @@ class Post:
     colab_student: bool = False  # the Colab badge opens the student notebook
     warnings: list[str] = field(default_factory=list)
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
+    linked_posts: dict[str, str] = field(default_factory=dict)  # other posts' sources it links to -> URLs
     image_url: str = ""  # `image` as a URL in the site, or a remote URL; filled in by the render stage
-    nb: nbformat.NotebookNode | None = None
+    nb: Node | None = None  # a NotebookNode once the render stage has it
     text: str = ""
     url_pattern: str = DEFAULT_PERMALINK  # the site's `permalink`, set by the build
     files: dict[str, bytes] = field(default_factory=dict)  # site files the reader made, such as a Word post's images
@@ -129,11 +129,11 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
 
 def read_markdown(path: Path, strict: bool = False) -> Post:
     "A markdown post (`_posts/*.md`, `.markdown`) or page (`_pages/*.md`, `*.html`), with YAML front matter."
+    source = read_text(path)
     try:
-        meta, text = frontmatter.parse(read_text(path))
+        meta, text = frontmatter.parse(source)
     except yaml.YAMLError as e:
         raise BuildError(path, f"bad YAML in front matter: {e}") from None
-    source = read_text(path)
     first_line = source[: source.rfind(text)].count("\n") if text else 0  # so messages count lines in the file
     if path.parent.name != "_pages":
         return make_post(path, "markdown", meta, strict, text=text, first_line=first_line)
@@ -142,26 +142,35 @@ def read_markdown(path: Path, strict: bool = False) -> Post:
     return make_post(path, kind, meta, strict, text=text, first_line=first_line)
 
 
-def load_notebook(path: Path) -> nbformat.NotebookNode:
+def load_notebook(path: Path) -> Node:
     text = read_text(path)
     try:
-        json.loads(text)  # json's own message carries the line and column of the fault
+        nb = json.loads(text)  # json's own message carries the line and column of the fault
     except json.JSONDecodeError as e:
         # Cells are written in order, so counting cell starts before the fault finds its cell.
         cell = text[: e.pos].count('"cell_type"')
         raise BuildError(path, f"invalid notebook JSON: {e}", cell or None) from None
+    if not isinstance(nb, dict):
+        raise BuildError(path, "not a valid notebook: its JSON is not an object")
+    if nb.get("nbformat") != 4:
+        nb = older_notebook(path, text)
+    # Schema validation costs a fraction of a second a notebook; the render stage validates
+    # the notebooks it renders, so unchanged posts skip it.
+    check_cells(path, nb)
+    return stable_ids(node(rejoin(nb)))
+
+
+def older_notebook(path: Path, text: str) -> dict:
+    "A notebook of nbformat 3 or older, converted by nbformat to version 4."
+    import nbformat
+
     try:
-        # Schema validation costs a fraction of a second per process; the render stage
-        # validates the notebooks it renders, so unchanged posts skip it.
-        nb = nbformat.reader.reads(text)
-        nb = nb if nb.nbformat == 4 else nbformat.convert(nb, 4)
+        return json.loads(nbformat.writes(nbformat.convert(nbformat.reads(text, as_version=4), 4)))
     except Exception as e:
         raise BuildError(path, f"not a valid notebook: {e}") from None
-    check_cells(path, nb)
-    return stable_ids(nb)
 
 
-def stable_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def stable_ids(nb: Node) -> Node:
     """Cells of notebooks older than nbformat 4.5 have no ids, and nbformat would make up random ones:
     number them instead, so two builds of one notebook are byte-identical."""
     if any("id" not in cell for cell in nb.cells):

@@ -10,12 +10,15 @@ import copy
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 import jinja2
 import nbformat
 from markupsafe import Markup
+from pygments.formatters import HtmlFormatter
 
 from lib.blog.config import Site
 from lib.blog.errors import BuildError
@@ -149,11 +152,84 @@ def notebook_files(post: Post, site: Site, get_exporter: Callable, assets: Image
     return files
 
 
-def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: Callable, liquid) -> dict[str, bytes]:
+class Link(NamedTuple):
+    title: str
+    url: str
+
+
+class Neighbours(NamedTuple):
+    "The posts beside one in the index: `older` is listed below it (its previous post), `newer` above it."
+
+    older: Link | None = None
+    newer: Link | None = None
+
+
+ALONE = Neighbours()
+
+
+def neighbours(shown: list[Post]) -> dict[Path, Neighbours]:
+    """Each listed post's neighbours, `shown` being the index's order (pages.listed: newest first, sticky posts
+    on top; hidden posts and pages are not in it and get none). A post's page shows its neighbours' titles and
+    URLs, so they must be in its cache key: a new post changes the pages beside it, whose sources did not."""
+    links = [Link(p.title, p.url) for p in shown]
+    return {
+        p.path: Neighbours(links[i + 1] if i + 1 < len(links) else None, links[i - 1] if i else None)
+        for i, p in enumerate(shown)
+    }
+
+
+WORDS_PER_MINUTE = 200
+
+
+class ReadWords(HTMLParser):
+    "Counts the words a reader reads: prose and code, not cell outputs, scripts or styles."
+
+    SKIP = {"script", "style", "template"}
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.skip = [], None  # skip: [tag, depth] of the element being left out
+
+    def handle_starttag(self, tag, attrs):
+        if self.skip:
+            self.skip[1] += tag == self.skip[0]
+        elif tag in self.SKIP or "output_wrapper" in (dict(attrs).get("class") or "").split():
+            self.skip = [tag, 1]
+
+    def handle_endtag(self, tag):
+        # Only the skipped element's own tag is counted: its divs always close, while <p> and <li> may not.
+        if self.skip and tag == self.skip[0]:
+            self.skip[1] -= 1
+            self.skip = self.skip if self.skip[1] else None
+
+    def handle_data(self, data):
+        # Kept whole, not split here: highlighted code is a span per token, and `f(x)` is one word, not four.
+        self.text += [] if self.skip else [data]
+
+
+def reading_minutes(body: str) -> int:
+    "Minutes to read a post's HTML body at 200 words a minute, as fastpages showed it; at least 1."
+    parser = ReadWords()
+    parser.feed(body)
+    parser.close()
+    return max(1, round(len("".join(parser.text).split()) / WORDS_PER_MINUTE))
+
+
+def render_post(
+    post: Post,
+    site: Site,
+    env: jinja2.Environment,
+    get_exporter: Callable,
+    liquid,
+    around: Neighbours = ALONE,
+    posts: dict | None = None,
+) -> dict[str, bytes]:
     """Every file one post owns in the site. `get_exporter(kind)` gives nbconvert's post or deck exporter,
-    `liquid()` the Liquid environment. Sets `post.linked_images` (repository files copied in) and `post.image_url`."""
+    `liquid()` the Liquid environment, `around` the posts beside it in the index (the caller keys its cache on
+    them too). Sets `post.linked_images` (repository files copied in) and `post.image_url`."""
     repo = f"{site.github_username}/{site.github_repo}" if site.github_repo else ""
     assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug, site.offline, repo)
+    assets.posts = posts or {}
     page = {"title": post.title, "summary": post.summary, "description": post.summary, "url": post.url,
             "categories": post.categories, "date": post.date, "permalink": post.permalink}  # fmt: skip
     warn, line = post.warnings.append, post.first_line
@@ -177,14 +253,14 @@ def render_post(post: Post, site: Site, env: jinja2.Environment, get_exporter: C
     post.image_url = preview_image(post, site, assets)
     if assets.remote:
         post.warnings.append(f"{post.path}: images from other hosts: {', '.join(dict.fromkeys(assets.remote))}")
-    post.linked_images = list(assets.files.values())
+    post.linked_images, post.linked_posts = list(assets.files.values()), dict(assets.linked)
     files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs | extra
     stamp = post.nb.metadata.get("blog", {}).get("stamp") if post.nb else None
     page = render_page(
         env, "post.html", post.url, post=post, title=post.title, description=post.summary,
         comments=comments(post, site), content=Markup(body), toc=toc if post.toc else None,
         badges=badges(post, site), stamp=stamp, social_image=absolute(site, post.image_url),
-        downloads=downloads(post, extra),
+        downloads=downloads(post, extra), reading_minutes=reading_minutes(body), around=around,
     )  # fmt: skip
     return files | {url_to_file(post.url): page}
 
@@ -220,3 +296,26 @@ def downloads(post: Post, files: dict[str, bytes]) -> list[tuple[str, str]]:
     for path in sorted(ours, key=lambda p: (not p.startswith("slides/"), "-student" not in p)):
         found.append((next(label for key, label in labels.items() if key in path), path))
     return found
+
+
+# Light code colours are the base, and what a page prints in. github-dark overrides them on screen when the
+# reader's system is dark and no light theme was chosen (data-theme: base.html), or when dark was chosen. Each
+# dark block first resets every token, so no light colour or weight shows where github-dark sets none.
+DARK_CODE = {
+    "screen and (prefers-color-scheme: dark)": ':root:not([data-theme="light"])',
+    "screen": ':root[data-theme="dark"]',
+}
+RESET = "{ color: inherit; background-color: transparent; font-weight: inherit; font-style: inherit; border: 0 }"
+
+
+def token_css(style: str, scope: str = "") -> str:
+    rules = HtmlFormatter(style=style).get_token_style_defs(f"{scope} .highlight".strip())
+    return "\n".join(rule.split(" /* ")[0] for rule in rules)  # without the token names in comments
+
+
+def pygments_css() -> bytes:
+    "assets/pygments.css: token colours only; the code's background is style.css's --code-bg, in both schemes."
+    blocks = [token_css("default")]
+    for media, scope in DARK_CODE.items():
+        blocks.append(f"@media {media} {{\n{scope} .highlight span {RESET}\n{token_css('github-dark', scope)}\n}}")
+    return ("\n".join(blocks) + "\n").encode()

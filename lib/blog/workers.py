@@ -11,8 +11,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from lib.blog.errors import BuildError, blame
@@ -26,6 +24,8 @@ def run_all(fn: Callable, jobs: dict[Path, tuple], workers: int = WORKERS) -> di
     raises its BuildError (naming the path) and kills the other workers; so does Ctrl-C."""
     if not jobs:
         return {}  # no pool, no worker
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # a tenth of a second to import
+
     todo, running, results = list(jobs.items()), {}, {}
     pool = ProcessPoolExecutor(workers, max_tasks_per_child=1, initializer=die_with_parent, initargs=(os.getpid(),))
     try:
@@ -46,6 +46,8 @@ def run_all(fn: Callable, jobs: dict[Path, tuple], workers: int = WORKERS) -> di
 
 
 def result(job, path: Path) -> dict:
+    from concurrent.futures.process import BrokenProcessPool
+
     "A worker's notebook, or a BuildError naming the notebook whatever went wrong."
     with blame(path):
         try:
@@ -54,7 +56,7 @@ def result(job, path: Path) -> dict:
             raise BuildError(path, "its worker process died (killed, out of memory, or ended by a cell)") from None
 
 
-def stop(pool: ProcessPoolExecutor) -> None:
+def stop(pool) -> None:
     "Kill the workers now: waiting for them to finish their cells could take as long as the cells do."
     for worker in list((pool._processes or {}).values()):  # no public way to reach them before Python 3.14
         worker.kill()

@@ -1,0 +1,85 @@
+// Enhancements only: every page reads and works without them (JavaScript off). The theme itself is set by
+// the inline script in base.html's <head>, before the first paint; this file only adds the controls.
+const THEMES = ["system", "light", "dark"];
+const CODE = ".input_area pre, .highlight pre, pre.highlight";
+
+function themeToggle() {
+  const button = document.querySelector(".theme-toggle");
+  if (!button) return;
+  const root = document.documentElement;
+  const show = () => { button.textContent = `Theme: ${root.dataset.theme}`; };
+  button.addEventListener("click", () => {
+    const theme = THEMES[(THEMES.indexOf(root.dataset.theme) + 1) % THEMES.length];
+    root.dataset.theme = theme;
+    try { localStorage.setItem("theme", theme); } catch { /* storage blocked: the choice lasts this page */ }
+    show();
+  });
+  show();
+  button.hidden = false;
+}
+
+// The code as it would be typed: console prompts ($, >>>) and the output lines after them left out.
+function codeOf(pre) {
+  const copy = pre.cloneNode(true);
+  copy.querySelectorAll(".gp").forEach((prompt) => prompt.remove());
+  copy.querySelectorAll(".go").forEach((output) => {
+    const rest = output.nextSibling;  // the output line's newline, outside Pygments' span
+    if (rest?.nodeType === Node.TEXT_NODE) rest.data = rest.data.replace(/^\n/, "");
+    output.remove();
+  });
+  return copy.textContent.replace(/\n$/, "");
+}
+
+async function copy(pre, button) {
+  try {
+    await navigator.clipboard.writeText(codeOf(pre));
+    button.textContent = "Copied";
+  } catch {
+    // No clipboard (a page over plain HTTP, or permission refused): select the code for Ctrl+C instead.
+    getSelection().selectAllChildren(pre);
+    button.textContent = "Selected";
+  }
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
+}
+
+function copyButtons() {
+  document.querySelectorAll(CODE).forEach((pre) => {
+    const button = Object.assign(document.createElement("button"), { type: "button", className: "copy-button" });
+    button.textContent = "Copy";
+    button.setAttribute("aria-live", "polite");  // so "Copied" is announced, not only shown
+    button.addEventListener("click", () => copy(pre, button));
+    // A notebook cell's <pre> sits in a box of its own, which holds the button. Only markdown's code is moved into
+    // one: moving a <pre> restyles every token in it, which on a long notebook delays the page.
+    if (!pre.parentElement.matches("div.highlight")) {
+      const box = Object.assign(document.createElement("div"), { className: "code-block" });
+      pre.before(box);
+      box.append(pre);
+    }
+    pre.before(button);
+  });
+}
+
+function headingAnchors() {
+  document.querySelectorAll(".post-content :is(h1, h2, h3, h4, h5, h6)[id]").forEach((heading) => {
+    const link = Object.assign(document.createElement("a"), { className: "heading-anchor", href: `#${heading.id}` });
+    link.setAttribute("aria-label", `Link to this section: ${heading.textContent}`);
+    link.textContent = "#";
+    heading.append(link);
+  });
+}
+
+// A code block or output wider than the page scrolls, and keyboard users need to reach it to scroll it. Checked
+// when the page is loaded and idle, when layout is already done: measuring earlier would force it.
+function focusableScrolling() {
+  document.querySelectorAll("pre").forEach((pre) => {
+    if (pre.scrollWidth > pre.clientWidth) pre.tabIndex = 0;
+    else pre.removeAttribute("tabindex");
+  });
+}
+
+themeToggle();
+copyButtons();
+headingAnchors();
+addEventListener("load", () => (window.requestIdleCallback || setTimeout)(focusableScrolling));
+addEventListener("resize", focusableScrolling);
+document.addEventListener("toggle", focusableScrolling, true);  // code in a closed <details> has no width
