@@ -50,12 +50,18 @@ class Highlight(Highlight2HTML):
 
     def __call__(self, source, language=None, metadata=None):
         magic = (metadata or {}).get("magics_language")
-        return _highlight(self, self.pygments_lexer, source, language, magic)
+        return _highlight(self.pygments_lexer, source, language, magic)
 
 
 @functools.lru_cache(maxsize=8192)
-def _highlight(filter_, lexer, source, language, magic) -> str:
-    return Highlight2HTML.__call__(filter_, source, language, {"magics_language": magic} if magic else None)
+def _highlight(lexer, source, language, magic) -> str:
+    "Keyed on what the result depends on, not on the filter object: every export makes a new one."
+    return Highlight2HTML.__call__(_highlighter(lexer), source, language, {"magics_language": magic} if magic else None)
+
+
+@functools.cache
+def _highlighter(lexer) -> Highlight2HTML:
+    return Highlight2HTML(pygments_lexer=lexer)
 
 
 class Faster:
