@@ -69,17 +69,18 @@ function headingAnchors() {
 }
 
 // A code block or output wider than the page scrolls, and keyboard users need to reach it to scroll it. Checked
-// when the page is loaded and idle, when layout is already done: measuring earlier would force it.
-function focusableScrolling() {
-  document.querySelectorAll("pre").forEach((pre) => {
-    if (pre.scrollWidth > pre.clientWidth) pre.tabIndex = 0;
-    else pre.removeAttribute("tabindex");
-  });
+// when the page is loaded and idle, when layout is already done: measuring earlier would force it. All are
+// measured before any is changed, as each change would make the next measurement lay the page out again. Code
+// in a closed <details> is left until it opens: the browser has not even styled it, and measuring would.
+function focusableScrolling(within = document) {
+  const pres = [...within.querySelectorAll("pre")].filter((pre) => !pre.closest("details:not([open])"));
+  const wide = pres.map((pre) => pre.scrollWidth > pre.clientWidth);
+  pres.forEach((pre, i) => (wide[i] ? pre.setAttribute("tabindex", "0") : pre.removeAttribute("tabindex")));
 }
 
 themeToggle();
 copyButtons();
 headingAnchors();
-addEventListener("load", () => (window.requestIdleCallback || setTimeout)(focusableScrolling));
-addEventListener("resize", focusableScrolling);
-document.addEventListener("toggle", focusableScrolling, true);  // code in a closed <details> has no width
+addEventListener("load", () => (window.requestIdleCallback || setTimeout)(() => focusableScrolling()));
+addEventListener("resize", () => focusableScrolling());
+document.addEventListener("toggle", (event) => focusableScrolling(event.target), true);
