@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import latex2mathml.converter
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -64,6 +63,8 @@ HTML_SKIP = re.compile(r"<!--.*?-->|<(pre|code|script|style|textarea)\b.*?</\1\s
 @functools.lru_cache(maxsize=4096)
 def mathml(latex: str, display: bool) -> str:
     "latex2mathml's MathML for `latex`; ValueError where it fails or would show a command it lacks as text."
+    import latex2mathml.converter  # a tenth of a second to import: only pages with math pay it
+
     try:
         out = latex2mathml.converter.convert(latex, display="block" if display else "inline")
     except Exception as e:  # latex2mathml raises several exception types for bad input

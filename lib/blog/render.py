@@ -16,7 +16,6 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 import jinja2
-import nbformat
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
@@ -120,6 +119,8 @@ def export_resources(post: Post, site: Site, **more) -> dict:
 
 
 def validate(post: Post) -> None:
+    import nbformat  # a third of a second to import: only builds that render a notebook pay it
+
     try:
         nbformat.validate(post.nb)
     except nbformat.ValidationError as e:
@@ -132,7 +133,9 @@ def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes
     exporter.md_env = {"images": assets}
     nb = copy.deepcopy(post.nb)
     # The title is text, not markdown: escaped, so a title like `<img onerror=...>` stays text.
-    nb.cells[0] = nbformat.v4.new_markdown_cell(f"# {html.escape(post.title)}\n\n{html.escape(post.summary)}")
+    from nbformat.v4 import new_markdown_cell
+
+    nb.cells[0] = new_markdown_cell(f"# {html.escape(post.title)}\n\n{html.escape(post.summary)}")
     nb.cells[0].id = "title"  # a fixed id: new cells get random ones, and builds must be byte-identical
     resources = export_resources(post, site, metadata={"name": post.title})
     deck, resources = exporter.from_notebook_node(nb, resources)
