@@ -40,10 +40,16 @@ def best(f: Callable[[], object], repeat: int = 3) -> float:
     return min(times)
 
 
+# Commands run as on a user's machine: Python caches its bytecode. Containers often switch that off
+# (PYTHONDONTWRITEBYTECODE), which would time compiling the builder's own modules on every run.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(*cmd: str, cwd: Path = ROOT) -> None:
     "Run a command; jupyter, nbdev-test and friends come from this environment's bin folder."
     tool = Path(sys.executable).parent / cmd[0]
-    subprocess.run([str(tool) if tool.exists() else cmd[0], *cmd[1:]], cwd=cwd, check=True, capture_output=True)
+    command = [str(tool) if tool.exists() else cmd[0], *cmd[1:]]
+    subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True)
 
 
 def row(name: str, seconds: float, reference: float, goal: str = "") -> None:
@@ -246,7 +252,9 @@ def peak_memory(*cmd: str) -> tuple[float, int]:
     "(seconds, peak resident memory in bytes of the command and its children), measured by GNU time."
     out = Path(tempfile.mkstemp()[1])
     start = time.perf_counter()
-    subprocess.run(["/usr/bin/time", "-o", str(out), "-f", "%M", *cmd], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        ["/usr/bin/time", "-o", str(out), "-f", "%M", *cmd], cwd=ROOT, env=ENV, check=True, capture_output=True
+    )
     took, kb = time.perf_counter() - start, int(out.read_text().split()[-1])
     out.unlink()
     return took, kb * 1024

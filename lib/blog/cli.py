@@ -12,12 +12,17 @@ from pathlib import Path
 
 from lib.blog.build import build
 from lib.blog.errors import BuildError
-from lib.blog.serve import serve
 
 
 def run_build(args) -> int:
     build(args.root, args.out, strict=args.strict, search=args.search, cache=args.cache)
     return 0
+
+
+def run_serve(args) -> int:
+    from lib.blog.serve import serve  # http.server is slow to import, and a build never needs it
+
+    return serve(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("build", "serve"):
         args.cache = args.root / ".cache" / "blog" if args.use_cache else None
-    commands = {"build": run_build, "serve": serve, "execute": run_execute, "lint": run_lint}
+    commands = {"build": run_build, "serve": run_serve, "execute": run_execute, "lint": run_lint}
     commands |= {"check": run_check, "handouts": run_handouts}
     try:
         return commands[args.command](args)
