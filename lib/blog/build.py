@@ -7,6 +7,7 @@ made of its source bytes, the site config and the builder's own code and templat
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from lib.blog.cache import Cache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
+from lib.blog.jekyll import load_data
 from lib.blog.nbfile import notebook_node
 from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files
 from lib.blog.paths import SiteFiles, check_url
@@ -48,6 +50,8 @@ class Renderer:
         self.around = around  # each post's neighbours in the index, for its previous/next links
         self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
+        self.data = load_data(site.root)  # Liquid's `site.data`: a page may show any of it
+        config += json.dumps(self.data, sort_keys=True, default=str).encode()
         # Every page's header shows the pages' links and the site pages' URLs: a change to them is a new page.
         self.salt = builder_hash().encode() + config + repr((strict, urls, nav)).encode()
 
@@ -57,7 +61,8 @@ class Renderer:
             from lib.blog.jekyll import Liquid
 
             site = self.site
-            self._liquid = Liquid(site.raw | {"baseurl": site.baseurl, "url": site.url, "title": site.title}, site.root)
+            own = {"baseurl": site.baseurl, "url": site.url, "title": site.title, "data": self.data}
+            self._liquid = Liquid(site.raw | own, site.root)
         return self._liquid
 
     def exporter(self, kind: str):
@@ -231,21 +236,26 @@ def build(
     search: bool = True,
     cache: Path | None = None,
     log: Callable[[str], None] = print,
+    answers: bool = False,
 ) -> list[Post]:
-    "Build the site of `root` into `out` (default `root/_site`). Returns the posts built."
+    """Build the site of `root` into `out` (default `root/_site`). Returns the posts built. `answers`: the
+    teacher's copy, with every exercise's answers shown and every answer key published (`make teacher`)."""
     out = out or root / "_site"
     with locked(out):
-        return build_locked(root, out, strict, search, cache, log)
+        return build_locked(root, out, strict, search, cache, log, answers)
 
 
-def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path | None, log) -> list[Post]:
+def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path | None, log, answers=False):
     start = time.perf_counter()
     site = load_config(root, strict)
     strict = strict or site.strict
     posts, urls = own_pages(read_all(root, site, strict, log))
+    for post in posts if answers else []:
+        post.solutions = "shown"
     links = {post.path.resolve(): post.url for post in posts}
     args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
     renderer, files, cached, loads = Renderer(site, cache, *args[1:]), SiteFiles(), 0, {}
+    renderer.salt += b"answers shown" if answers else b""
     for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
         loads |= meta["loads"]

@@ -1,4 +1,4 @@
-"""`python -m lib.blog build|serve|execute|lint|check|handouts`: the command line.
+"""`python -m lib.blog build|serve|execute|lint|check|handouts|teacher|grade`: the command line.
 
 Every command reports a bad input the same way: one `error:` line naming the file (and the cell),
 exit status 1, no traceback. That is done once, in `main`.
@@ -44,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=600, help="seconds each cell may take")
     p = sub.add_parser("handouts", help="write the student notebook of each post with exercises")
     p.add_argument("--root", type=Path, default=Path("."))
+    p = sub.add_parser("teacher", help="write the teacher's folder: answer keys, the site with answers")
+    p.add_argument("--root", type=Path, default=Path("."))
+    p.add_argument("--out", type=Path, default=Path("_teacher"))
+    p = sub.add_parser("grade", help="run submitted student notebooks; write a gradebook and feedback")
+    p.add_argument("submissions", type=Path, help="folder of submitted .ipynb files (searched recursively)")
+    p.add_argument("--root", type=Path, default=Path("."))
+    p.add_argument("--key", type=Path, help="the answer key (default: the one post with exercises)")
+    p.add_argument("--out", type=Path, default=Path("_grades"))
+    p.add_argument("--timeout", type=int, default=60, help="seconds each cell may take")
     for name, text in (("lint", "lint what notebooks publish"), ("check", "run notebooks afresh, compare outputs")):
         p = sub.add_parser(name, help=text)
         p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: _notebooks/*.ipynb)")
@@ -55,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("build", "serve"):
         args.cache = args.root / ".cache" / "blog" if args.use_cache else None
     commands = {"build": run_build, "serve": run_serve, "execute": run_execute, "lint": run_lint}
-    commands |= {"check": run_check, "handouts": run_handouts}
+    commands |= {"check": run_check, "handouts": run_handouts, "teacher": run_teacher, "grade": run_grade}
     try:
         return commands[args.command](args)
     except BuildError as e:
@@ -104,4 +113,26 @@ def run_handouts(args) -> int:
 
     written = write_handouts(args.root, notebooks(args.root))
     print(f"Wrote {len(written)} student notebook(s)")
+    return 0
+
+
+def run_teacher(args) -> int:
+    from lib.blog.grade import teacher_folder
+
+    teacher_folder(args.root, args.out)
+    return 0
+
+
+def run_grade(args) -> int:
+    from lib.blog.execute import notebooks
+    from lib.blog.grade import grade
+    from lib.blog.handout import has_exercises
+    from lib.blog.nbfile import load
+
+    keys = [args.key] if args.key else [p for p in notebooks(args.root) if has_exercises(load(p)[1])]
+    if len(keys) != 1:
+        found = ", ".join(str(k) for k in keys) or "none"
+        raise BuildError(args.root / "_notebooks", f"name the answer key with --key (posts with exercises: {found})")
+    rows = grade(args.submissions, keys[0], args.out, args.timeout)
+    print(f"Graded {len(rows)} notebook(s) against {keys[0]}: {args.out / 'gradebook.csv'}")
     return 0

@@ -14,7 +14,8 @@ One normal form: every flag turns into a Jupyter Book cell tag, because nbconver
 | `#collapse-show`, `#collapse_show`       | `#| code-fold: show`      | show-input   | code in an open details   |
 | `#collapse-output`, `#collapse_output`   |                           | hide-output  | outputs in closed details |
 
-`#| fig-alt: text` sets the alt text of the cell's output images.
+`#| fig-alt: text` sets the alt text of the cell's output images. `#| solution: true` (or `#solution`)
+marks an exercise's answer, and `#| checks: true` the cell of checks after it (see handout.py).
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ DIRECTIVES = {
     ("code-fold", "true"): "hide-input",
     ("code-fold", "show"): "show-input",
     ("solution", "true"): "solution",
+    ("checks", "true"): "remove-cell",  # an exercise's checks (handout.py): for students, not for readers
 }
 # Directives that are valid but not display flags: nbdev's and Quarto's own, and ours.
 OTHER_DIRECTIVES = {
     "export", "exports", "exporti", "export_", "default_exp", "eval", "hide", "fig-alt", "fig-cap", "label",
     "error", "check", "warning", "include", "echo", "output", "code-fold", "code-summary", "solution", "notest",
+    "slide", "fragment", "notes",  # where slides start, and speaker notes: read by preprocess.SlideFlags
 }  # fmt: skip
 TAGS = set(FASTPAGES_FLAGS.values()) | {"solution", "raises-exception", "skip-execution"}
 # How a post shows exercise answers (front-matter key `solutions`), as display tags.

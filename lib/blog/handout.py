@@ -4,6 +4,13 @@ student notebook replaces each solution cell with its task and a stub, and has n
 A solution cell is flagged `#solution` or `#| solution: true` (or tagged `solution`). Its first
 comment lines after the flag are the task, and stay in the student notebook. A markdown cell
 flagged the same way on its first line is a written answer; students get a place to write theirs.
+
+A code cell flagged `#| checks: true` after a solution cell holds that exercise's checks
+(`lib.check.check`). In the key they record the key's answers (`make execute` stores them as
+outputs); in the student notebook each becomes `check(name, expect={...})`, which compares the
+student's value with the recorded one without revealing it, and the stub sets each checked name
+to `...`, so that an open exercise says so and "Run All" goes on. Cells carry nbgrader's metadata
+too (solution and autograded cells), so a class that grades with nbgrader can take the notebook.
 """
 
 from __future__ import annotations
@@ -12,11 +19,15 @@ import copy
 from pathlib import Path
 
 from lib.blog.cache import write_atomic
+from lib.blog.errors import BuildError
 from lib.blog.flags import markdown_solution, parse_flags
 from lib.blog.nbfile import load
+from lib.check import EXPECT_MIME
 
 STUDENT_DIR = Path("_notebooks") / "_student"  # nbdev-test and the site skip folders starting with _
-STUB = 'raise NotImplementedError("Exercise: replace this line with your answer")'
+STUB = "{name} = ...  # your answer"
+UNCHECKED_STUB = 'print("{label}: not answered yet")  # replace this line with your answer'
+CHECK_NOTE = "# Checks your answer without revealing it: the expected value is stored only as a hash."
 WRITTEN_STUB = "**Your answer:** _write it here._"
 
 
@@ -46,22 +57,70 @@ def solution_lines(cell) -> list[str]:
     ]
 
 
-def student_notebook(nb):
-    "Solutions become task + stub; every output, count and stored run detail is cleared."
-    student = copy.deepcopy(nb)
-    student.metadata.pop("blog", None)
-    for cell in student.cells:
-        cell.metadata.pop("blog", None)
-        if is_solution(cell) and cell.cell_type == "markdown":
-            cell.source, cell.metadata["tags"] = WRITTEN_STUB, ["exercise"]
-        if cell.cell_type != "code":
-            continue
+def is_check(cell) -> bool:
+    return cell.cell_type == "code" and parse_flags(cell.source)[1].get("checks", "").lower() == "true"
+
+
+def expectations(cell, path, number: int) -> list[dict]:
+    "The answers the key's check cell recorded when it ran (`make execute` stores them)."
+    found = [o["data"][EXPECT_MIME] for o in cell.get("outputs", []) if EXPECT_MIME in o.get("data", {})]
+    if not found:
+        raise BuildError(path, "check cell has no recorded answers: run `make execute` on the answer key", number)
+    return found
+
+
+def exercises(nb) -> list[tuple[int, int | None]]:
+    "(solution cell, its check cell or None) of each exercise, by index: a check cell checks the solution above it."
+    found = []
+    for i, cell in enumerate(nb.cells):
         if is_solution(cell):
-            cell.source = "\n".join(filter(None, [task(cell), STUB]))
-            cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != "solution"] + ["exercise"]
-        cell.outputs, cell.execution_count = [], None
-        cell.metadata.pop("execution", None)
-    return student
+            found.append((i, None))
+        elif is_check(cell) and found and found[-1][1] is None:
+            found[-1] = (found[-1][0], i)
+    return found
+
+
+def check_source(expects: list[dict], label: str) -> str:
+    calls = [f"check({e['name']!r}, expect={ ({'label': label} | e)!r})" for e in expects]
+    return "\n".join(["#| checks: true", CHECK_NOTE, *calls])
+
+
+def stub(cell, expects: list[dict], label: str) -> str:
+    lines = [STUB.format(name=e["name"]) for e in expects] or [UNCHECKED_STUB.format(label=label)]
+    return "\n".join(filter(None, [task(cell), *dict.fromkeys(lines)]))
+
+
+def nbgrader(cell, grade_id: str, solution: bool) -> None:
+    meta = {"grade": not solution, "grade_id": grade_id, "locked": not solution, "schema_version": 3}
+    cell.metadata["nbgrader"] = meta | {"solution": solution, "task": False} | ({} if solution else {"points": 1})
+
+
+def student_notebook(nb, path=None):
+    "Solutions become task + stub, checks compare with the key's answers; outputs and run details are cleared."
+    student = copy.deepcopy(nb)
+    for k, (i, j) in enumerate(exercises(student), 1):
+        label, cell = f"Exercise {k}", student.cells[i]
+        expects = expectations(student.cells[j], path, j + 1) if j is not None else []
+        if cell.cell_type == "markdown":
+            cell.source = WRITTEN_STUB
+        else:
+            cell.source = stub(cell, expects, label)
+        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != "solution"] + ["exercise"]
+        nbgrader(cell, f"exercise-{k}", True)
+        if j is not None:
+            student.cells[j].source = check_source(expects, label)
+            nbgrader(student.cells[j], f"exercise-{k}-check", False)
+    return cleared(student)
+
+
+def cleared(nb):
+    nb.metadata.pop("blog", None)
+    for cell in nb.cells:
+        cell.metadata.pop("blog", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
+    return nb
 
 
 def has_exercises(nb) -> bool:
@@ -72,10 +131,10 @@ def student_path(root: Path, notebook: Path) -> Path:
     return root / STUDENT_DIR / notebook.name
 
 
-def student_bytes(nb) -> bytes:
+def student_bytes(nb, path=None) -> bytes:
     import nbformat  # slow to import, and a warm build writes no student notebook
 
-    return (nbformat.writes(nbformat.from_dict(student_notebook(nb))) + "\n").encode()
+    return (nbformat.writes(nbformat.from_dict(student_notebook(nb, path))) + "\n").encode()
 
 
 def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:
@@ -87,7 +146,7 @@ def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:
             continue
         dest = student_path(root, path)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(dest, student_bytes(nb))
+        write_atomic(dest, student_bytes(nb, path))
         written.append(dest)
         log(f"  wrote  {dest}")
     return written

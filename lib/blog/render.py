@@ -60,6 +60,8 @@ def badges(post: Post, site: Site) -> list[Badge]:
         return []
     repo, branch = f"{site.github_username}/{site.github_repo}", post.branch or site.branch
     nb_path = post.path.relative_to(site.root).as_posix()
+    if answers_private(post):  # every badge opens the student notebook: the key stays off the page
+        nb_path = (STUDENT_DIR / post.path.name).as_posix()
     colab_path = (STUDENT_DIR / post.path.name).as_posix() if post.colab_student else nb_path
     github_url = f"https://github.com/{repo}/blob/{branch}/{nb_path}"
     links = {
@@ -142,16 +144,20 @@ def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes
     return deck.encode(), resources.get("outputs", {})
 
 
+def answers_private(post: Post) -> bool:
+    "A post with exercises whose answers are hidden (the default) publishes no answer key."
+    return post.solutions == "hidden" and post.nb is not None and has_exercises(post.nb)
+
+
 def notebook_files(post: Post, site: Site, get_exporter: Callable, assets: ImageAssets) -> dict[str, bytes]:
-    "Slides and their images, the notebook itself (the answer key) and, with exercises, the student notebook."
+    """Slides and their images, the notebook itself and, with exercises, the student notebook. The notebook
+    itself is the answer key: a post with exercises publishes it only when it shows its answers."""
     deck, images = slides(post, site, get_exporter("deck"), assets)
-    files = {
-        f"slides/{post.slug}.html": deck,
-        **images,
-        f"notebooks/{post.slug}.ipynb": post.path.read_bytes(),
-    }
+    files = {f"slides/{post.slug}.html": deck, **images}
+    if not answers_private(post):
+        files[f"notebooks/{post.slug}.ipynb"] = post.path.read_bytes()
     if has_exercises(post.nb):
-        files[f"notebooks/{post.slug}-student.ipynb"] = student_bytes(post.nb)
+        files[f"notebooks/{post.slug}-student.ipynb"] = student_bytes(post.nb, post.path)
     return files
 
 
@@ -234,7 +240,8 @@ def render_post(
     assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug, site.offline, repo)
     assets.posts = posts or {}
     page = {"title": post.title, "summary": post.summary, "description": post.summary, "url": post.url,
-            "categories": post.categories, "date": post.date, "permalink": post.permalink}  # fmt: skip
+            "categories": post.categories, "date": post.date, "permalink": post.permalink,
+            "solutions": post.solutions}  # fmt: skip
     warn, line = post.warnings.append, post.first_line
     assets.liquid = lambda text, where="": liquid().render(
         text, page, warn, f"{post.path}: {where}", line if not where else 0

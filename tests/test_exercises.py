@@ -1,0 +1,196 @@
+"Self-checking exercises: checks written once in the key, run by students without the answer, and grading."
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from helpers import built, notebook, site
+from nbformat.v4 import new_code_cell, new_markdown_cell
+
+from lib.blog.audit import page_text
+from lib.blog.errors import BuildError
+from lib.blog.execute import execute, run_fresh
+from lib.blog.grade import grade, teacher_folder
+from lib.blog.handout import student_bytes, student_notebook
+from lib.check import expectation, verdict
+
+FIXTURES = Path(__file__).parent / "fixtures" / "grading"
+quiet = dict(log=lambda _: None)
+ANSWER = new_code_cell("#| solution: true\n# Exercise 1: the mean of 1, 2 and 4, as `mean`.\nmean = np.mean([1, 2, 4])")
+CHECKS = new_code_cell('#| checks: true\ncheck("mean", tol=1e-3, mistakes={"that is the median": 2.0})')
+IMPORTS = "import numpy as np\nfrom lib.check import check"
+
+
+def expect(value, tol=1e-4, mistakes=None) -> dict:
+    return expectation("answer", value, tol, mistakes) | {"label": "Exercise 1"}
+
+
+def said(value, expected: dict) -> str:
+    return verdict("Exercise 1", "answer", value, expected).message
+
+
+def test_a_right_answer_passes():
+    assert said(np.float32(0.9511), expect(0.9511)) == "Exercise 1: correct, well done."
+
+
+def test_a_right_answer_written_differently_passes():
+    assert said((1 + 2 + 4) / 3, expect(np.mean([1, 2, 4]))) == "Exercise 1: correct, well done."
+    assert said([2, 1, 447], expect((2, 1, 447))) == "Exercise 1: correct, well done."
+
+
+def test_numbers_are_compared_with_a_tolerance():
+    assert said(0.95114, expect(0.95106)).endswith("correct, well done.")
+    assert "not the value (compared to within 0.0001)" in said(0.9525, expect(0.9511))
+
+
+def test_a_wrong_shape_is_named():
+    assert "expected a shape of (2038,), got (2038, 2)" in said(np.zeros((2038, 2)), expect(np.zeros(2038)))
+
+
+def test_a_wrong_dtype_is_named():
+    assert "expected integers, got floating-point numbers" in said(np.arange(5.0), expect(np.arange(5)))
+
+
+def test_a_known_mistake_gets_the_authors_hint():
+    hint = "close, but positions are 0/1, not digits"
+    assert said(0.0, expect(0.9511, mistakes={hint: 0.0})) == f"Exercise 1: not yet. `answer`: {hint}."
+
+
+def test_an_unanswered_exercise_says_so():
+    assert said(..., expect(1.0)) == "Exercise 1: not answered yet: `answer` is still `...`."
+
+
+def test_the_expectation_does_not_hold_the_answer():
+    stored = json.dumps(expect(0.9511, mistakes={"hint": 0.0}))
+    assert "9511" not in stored and "0.95" not in stored
+
+
+def key_site(tmp_path, *cells) -> Path:
+    "A site whose one notebook, an answer key, has run through `make execute`."
+    root = site(tmp_path)
+    path = notebook(root, IMPORTS, *(cells or (ANSWER, CHECKS)))
+    execute([path], root, **quiet)
+    return path
+
+
+def test_the_key_records_its_answers_for_the_student_notebook(tmp_path):
+    key = nbformat.read(key_site(tmp_path), 4)
+    check = student_notebook(key).cells[3].source
+    assert check.startswith("#| checks: true") and "check('mean', expect={'label': 'Exercise 1'" in check
+    assert "np.mean" not in check and "2.333" not in check
+
+
+def test_the_stub_leaves_each_checked_name_open(tmp_path):
+    key = nbformat.read(key_site(tmp_path), 4)
+    assert student_notebook(key).cells[2].source.endswith("\nmean = ...  # your answer")
+
+
+def test_an_exercise_without_checks_says_it_is_open():
+    key = nbformat.v4.new_notebook(cells=[new_markdown_cell("# T"), ANSWER])
+    stub = 'print("Exercise 1: not answered yet")  # replace this line with your answer'
+    assert student_notebook(key).cells[1].source.endswith(stub)
+
+
+def test_a_check_cell_that_never_ran_is_an_error_naming_it():
+    key = nbformat.v4.new_notebook(cells=[new_markdown_cell("# T"), ANSWER, CHECKS])
+    with pytest.raises(BuildError, match=r"cell 3: check cell has no recorded answers: run `make execute`"):
+        student_notebook(key, Path("key.ipynb"))
+
+
+def student_outputs(tmp_path, key: Path, answer: str | None = None) -> str:
+    "Run the student notebook (with `answer` in the exercise cell) and return what its check cells said."
+    student = nbformat.reads(student_bytes(nbformat.read(key, 4)).decode(), 4)
+    if answer:
+        student.cells[2].source += f"\n{answer}"
+    path = tmp_path / "student.ipynb"
+    nbformat.write(student, path)
+    return "".join(texts(run_fresh([path], tmp_path, 60)[path]))
+
+
+def texts(nb: dict) -> list[str]:
+    "Each output's text, printed or displayed."
+    found = [
+        o.get("text") or o.get("data", {}).get("text/plain", "") for c in nb["cells"] for o in c.get("outputs", [])
+    ]
+    return ["".join(t) for t in found]
+
+
+def test_run_all_goes_past_an_open_exercise(tmp_path):
+    key = key_site(tmp_path, ANSWER, CHECKS, new_code_cell("print('after the exercise')"))
+    student = nbformat.reads(student_bytes(nbformat.read(key, 4)).decode(), 4)
+    path = tmp_path / "student.ipynb"
+    nbformat.write(student, path)
+    said = texts(run_fresh([path], tmp_path, 60)[path])  # raises if any cell raises
+    assert "Exercise 1: not answered yet: `mean` is still `...`." in said
+    assert "after the exercise\n" in said
+
+
+def test_a_student_answer_is_checked_against_the_key(tmp_path):
+    key = key_site(tmp_path)
+    assert student_outputs(tmp_path, key, "mean = 7 / 3") == "Exercise 1: correct, well done."
+    assert student_outputs(tmp_path, key, "mean = 2.0") == "Exercise 1: not yet. `mean`: that is the median."
+
+
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory) -> Path:
+    "The fixture submissions graded against the fixture key (run through `make execute` first)."
+    root = tmp_path_factory.mktemp("grading")
+    (root / "_notebooks").mkdir()
+    key = root / "_notebooks" / "2020-01-01-key.ipynb"
+    shutil.copy(FIXTURES / key.name, key)
+    execute([key], root, **quiet)
+    grade(FIXTURES / "submissions", key, root / "grades", timeout=5, **quiet)
+    return root / "grades"
+
+
+def test_grading_writes_one_row_per_submission(gradebook):
+    rows = list(csv.reader((gradebook / "gradebook.csv").open()))
+    assert rows == [
+        ["student file", "exercise 1", "exercise 2", "total", "out of"],
+        ["all-correct.ipynb", "pass", "pass", "2", "2"],
+        ["correct-but-different.ipynb", "pass", "pass", "2", "2"],
+        ["edits-the-checks.ipynb", "fail", "pass", "1", "2"],
+        ["empty.ipynb", "unanswered", "unanswered", "0", "2"],
+        ["loops-forever.ipynb", "pass", "not run", "1", "2"],
+        ["not-json.ipynb", "not run", "not run", "0", "2"],
+        ["partly-wrong.ipynb", "fail", "pass", "1", "2"],
+        ["raises.ipynb", "unanswered", "pass", "1", "2"],
+    ]
+
+
+def test_grading_gives_each_student_feedback(gradebook):
+    assert (
+        "Exercise 1: not yet. `mean`: that is the median, not the mean."
+        in (gradebook / "feedback" / "partly-wrong.md").read_text()
+    )
+    assert "cell 7 ran longer than 5 s" in (gradebook / "feedback" / "loops-forever.md").read_text()
+    assert "ZeroDivisionError: division by zero" in (gradebook / "feedback" / "raises.md").read_text()
+    assert "is not valid JSON" in (gradebook / "feedback" / "not-json.md").read_text()
+
+
+def solid(data: bytes) -> str:
+    "A page's text without spaces: highlighted code has spaces between its tokens."
+    return page_text(data).replace(" ", "")
+
+
+def test_the_site_publishes_the_student_notebook_and_not_the_key(tmp_path):
+    root = key_site(tmp_path).parents[1]
+    out = built(root)
+    assert (out / "notebooks/post-student.ipynb").is_file()
+    assert not (out / "notebooks/post.ipynb").exists()
+    assert "np.mean" not in "".join(solid(p.read_bytes()) for p in out.rglob("*") if p.is_file())
+
+
+def test_the_teachers_folder_holds_the_key_and_the_site_with_answers(tmp_path):
+    root = key_site(tmp_path).parents[1]
+    teacher_folder(root, tmp_path / "teacher", **quiet)
+    assert (tmp_path / "teacher/answer-keys/2020-01-01-post.ipynb").read_bytes() == (
+        root / "_notebooks/2020-01-01-post.ipynb"
+    ).read_bytes()
+    assert "np.mean([1,2,4])" in solid((tmp_path / "teacher/site/2020/01/01/post.html").read_bytes())
+    assert (tmp_path / "teacher/site/notebooks/post.ipynb").is_file()
+    assert "make grade SUBMISSIONS=" in (tmp_path / "teacher/README.md").read_text()
