@@ -33,11 +33,11 @@ from pathlib import Path
 from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
 from lib.blog.flags import first_code_line
+from lib.blog.inline import check_value, expressions, fill, has_inline, problems, quarto
 from lib.blog.nbfile import load, parse
 from lib.blog.workers import run_all
 
 PACKAGES = ("torch", "torchvision", "fastai", "numpy", "matplotlib")
-INLINE = re.compile(r"`\{python\}\s+([^`]+?)`")
 META = "blog"  # notebook and cell metadata key for everything this module stores
 
 
@@ -51,6 +51,10 @@ def blog_meta(node: dict, *keys: str) -> dict:
 
 def code_cells(nb: dict) -> list[dict]:
     return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def markdown_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "markdown"]
 
 
 def source(cell: dict) -> str:
@@ -190,7 +194,7 @@ def _versions() -> tuple[tuple[str, str], ...]:
 def key_parts(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> dict[str, str]:
     "The four parts of the cache key, each a short hash, so a mismatch can say what changed."
     code = "\n\0".join(source(c) for c in code_cells(nb))
-    markdown = "\n\0".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown" and INLINE.search(source(c)))
+    markdown = "\n\0".join(source(c) for c in markdown_cells(nb) if has_inline(source(c)))
     libs = sorted(lib_modules([source(c) for c in code_cells(nb)], root))
     data = blog_meta(nb, "stamp", "data")
     h = lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]  # noqa: E731
@@ -232,8 +236,9 @@ def run_notebook(path: str, text: str, timeout: int | None) -> dict:
     """Worker: execute the notebook `text`, read from `path` by the parent, top to bottom, and return it,
     as a dict, with fresh outputs. It runs the text it is given rather than the file, which may change meanwhile.
 
-    Markdown cells' inline expressions (`{python} expr`) are evaluated where they stand,
-    with the values of the cells above. Raises BuildError naming the cell that failed.
+    Markdown cells' inline expressions (`{python} expr`) are evaluated where they stand, with the
+    values of the cells above, and written into the cell (see `inline`); the values are kept in the
+    cell's metadata too. Raises BuildError naming the cell that failed.
     """
     import nbformat
     from execnb.shell import CaptureShell
@@ -243,8 +248,10 @@ def run_notebook(path: str, text: str, timeout: int | None) -> dict:
     nb = parse(Path(path), text)
     shell, count = CaptureShell(mpl_format="png"), 0
     for number, cell in enumerate(nb.cells, 1):
-        if cell.cell_type == "markdown" and (exprs := INLINE.findall(cell.source)):
-            own_meta(cell)["inline"] = {e: _evaluate(shell, e, path, number) for e in exprs}
+        if cell.cell_type == "markdown" and has_inline(cell.source):
+            values = {e: _evaluate(shell, e, path, number) for e in expressions(cell.source)}
+            own_meta(cell)["inline"] = values
+            cell.source = fill(cell.source, values)
         if cell.cell_type != "code":
             continue
         count += 1
@@ -271,9 +278,24 @@ def own_meta(node) -> dict:
 
 def _evaluate(shell, expr: str, path: str, number: int) -> str:
     try:
-        return str(eval(expr, shell.user_ns))
+        value = str(eval(expr, shell.user_ns))
     except Exception as e:
         raise BuildError(path, f"inline expression {expr!r} raised {type(e).__name__}: {e}", number) from None
+    if why := check_value(expr, value):
+        raise BuildError(path, why, number)
+    return value
+
+
+def inline_problems(path: Path, nb: dict) -> None:
+    "Inline markup that `make execute` could not evaluate or write back is an error naming the cell, before any run."
+    for number, cell in enumerate(nb["cells"], 1):
+        if cell["cell_type"] == "markdown" and (found := problems(source(cell))):
+            raise BuildError(path, found[0], number)
+
+
+def unconverted(nb: dict) -> bool:
+    "Whether a markdown cell still has Quarto's inline syntax, whose code readers of the notebook would see."
+    return any(quarto(source(c)) for c in markdown_cells(nb))
 
 
 def stamp(shell) -> dict:
@@ -293,10 +315,12 @@ def execute(paths: list[Path], root: Path, force: bool = False, timeout: int | N
     todo: dict[Path, bytes] = {}
     for path in paths:
         data, nb = load(path, validate=False)  # a notebook that runs is validated in its worker
-        why = changed(nb, path, root)
+        inline_problems(path, nb)
+        why = [f"{', '.join(part)} changed" for part in [changed(nb, path, root)] if part]
+        why += ["inline values to write"] if not why and unconverted(nb) else []
         if force or why:
             todo[path] = data
-            log(f"  run    {path} ({', '.join(why) or 'forced'} changed)")
+            log(f"  run    {path} ({', '.join(why) or 'forced'})")
         else:
             log(f"  fresh  {path}")
     results = run_loaded(todo, timeout)  # a failure raises here, before anything is written
@@ -309,7 +333,8 @@ def execute(paths: list[Path], root: Path, force: bool = False, timeout: int | N
 
 def write_back(path: Path, fresh: dict, root: Path, ran: bytes) -> None:
     """Store fresh outputs, inline values, the stamp and the key of the notebook that ran, whose bytes
-    were `ran`; sources stay byte for byte as they were. Refuses if the file no longer holds those bytes."""
+    were `ran`. Sources stay byte for byte as they were, but for the inline values written into markdown
+    cells. Refuses if the file no longer holds those bytes."""
     import nbformat
 
     old = parse(path, ran.decode("utf-8"))
@@ -317,6 +342,8 @@ def write_back(path: Path, fresh: dict, root: Path, ran: bytes) -> None:
     for cell, new in zip(old.cells, fresh.cells, strict=True):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = new.outputs, new.execution_count
+        elif cell.cell_type == "markdown" and has_inline(cell.source):
+            cell.source = source(new)
         if META in new.metadata:
             cell.metadata[META] = new.metadata[META]
     old.metadata[META] = fresh.metadata[META]

@@ -6,8 +6,10 @@ the same pixels: at most 0.5% of pixels may differ by more than 16 gray levels. 
 tolerance absorbs anti-aliasing differences between FreeType and matplotlib builds, which
 move a few edge pixels a little, and still catches a changed plot, which moves many a lot.
 
-A cell whose output cannot repeat (a timing) opts out with `#| check: false` or the
-`no-check` tag; so does a markdown cell's inline value.
+Inline values are compared exactly: the value written into a markdown cell's source, which is
+what readers see (`inline`), with a fresh evaluation of its expression; a cell still in Quarto's
+form is compared by the value stored in its metadata. A cell whose output cannot repeat (a
+timing) opts out with `#| check: false` or the `no-check` tag; so does a markdown cell's inline value.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import io
 import re
 from pathlib import Path
 
-from lib.blog.execute import blog_meta, declares, run_loaded
+from lib.blog.execute import blog_meta, declares, run_loaded, source
+from lib.blog.inline import differs, quarto, written
 from lib.blog.lint import Finding
 from lib.blog.nbfile import load
 
@@ -102,12 +105,21 @@ def compare(path: Path, stored: dict, fresh: dict) -> list[Finding]:
             continue
         if old["cell_type"] == "code":
             found += [Finding(path, number, p) for p in compare_outputs(old.get("outputs", []), new["outputs"])]
-        old_inline = blog_meta(old, "inline")
-        for expr, value in blog_meta(new, "inline").items():
-            if old_inline.get(expr) != value:
-                found.append(Finding(path, number, f"inline `{{python}} {expr}` shows {old_inline.get(expr)!r}, "
-                                                    f"a fresh run gives {value!r}"))  # fmt: skip
+        elif old["cell_type"] == "markdown":
+            found += [Finding(path, number, p) for p in compare_inline(source(old), blog_meta(old, "inline"),
+                                                                       blog_meta(new, "inline"))]  # fmt: skip
     return found
+
+
+def compare_inline(text: str, stored: dict, fresh: dict) -> list[str]:
+    "Each value a markdown cell shows against a fresh evaluation: written in `text`, or else `stored` (Quarto's form)."
+    found = [differs(expr, shown, fresh[expr], "a fresh run gives") for expr, shown in written(text) if expr in fresh]
+    found += [
+        f"inline `{{python}} {expr}` shows {stored.get(expr)!r}, a fresh run gives {fresh[expr]!r}"
+        for expr in quarto(text)
+        if expr in fresh and stored.get(expr) != fresh[expr]
+    ]
+    return [f for f in found if f]
 
 
 def check(paths: list[Path], root: Path, timeout: int | None = 600) -> list[Finding]:

@@ -1,4 +1,5 @@
-"""Lint what a notebook post publishes: stored errors, names used before they exist, execution counts.
+"""Lint what a notebook post publishes: stored errors, names used before they exist, execution counts,
+inline values that `make execute` did not write.
 
 ruff finds undefined names in notebooks (F821). After a star import it can only say a
 name *may* be undefined (F405); resolving that needs the star-imported modules' real
@@ -19,7 +20,8 @@ from functools import cache
 from pathlib import Path
 
 from lib.blog.errors import BuildError
-from lib.blog.execute import intended_error, source
+from lib.blog.execute import blog_meta, intended_error, source
+from lib.blog.inline import differs, problems, quarto, unescape, written
 from lib.blog.nbfile import load
 
 
@@ -116,7 +118,30 @@ def undefined_names(path: Path, nb: dict) -> list[Finding]:
     return found
 
 
+def inline_values(path: Path, nb: dict) -> list[Finding]:
+    """Every value written into a markdown cell must be the one `make execute` evaluated and stored in the
+    cell's metadata; markup it cannot read, and Quarto's form (readers of the notebook see its code), are findings."""
+    found = []
+    for number, cell in enumerate(nb["cells"], 1):
+        if cell["cell_type"] != "markdown":
+            continue
+        text, stored = source(cell), blog_meta(cell, "inline")
+        messages = problems(text)
+        for expr, shown in written(text):
+            if expr not in stored:
+                messages.append(
+                    f"inline `{{python}} {expr}` shows {unescape(shown)!r}, but was never evaluated; run `make execute`"
+                )
+            elif why := differs(expr, shown, stored[expr], "but `make execute` stored"):
+                messages.append(f"{why}; run `make execute`")
+        messages += [
+            f"inline `{{python}} {expr}` shows its code in Jupyter; run `make execute`" for expr in quarto(text)
+        ]
+        found += [Finding(path, number, m) for m in messages]
+    return found
+
+
 def lint(path: Path) -> list[Finding]:
     "Findings of one notebook; a file that is not a notebook is a BuildError naming it."
     _, nb = load(path)
-    return error_outputs(path, nb) + undefined_names(path, nb) + execution_counts(path, nb)
+    return error_outputs(path, nb) + undefined_names(path, nb) + execution_counts(path, nb) + inline_values(path, nb)

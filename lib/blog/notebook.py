@@ -12,7 +12,8 @@ from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
 from lib.blog.errors import BuildError
-from lib.blog.execute import INLINE, META
+from lib.blog.execute import META
+from lib.blog.inline import QUARTO, WRITTEN
 from lib.blog.markdown import markdown_parser, render_markdown
 from lib.blog.preprocess import preprocessors, slide_preprocessors
 from lib.blog.render import TEMPLATES
@@ -28,13 +29,14 @@ class MarkdownCells:
         cell = context.get("cell", {})
         number = cell.get("metadata", {}).get("number")
         values = cell.get("metadata", {}).get(META, {}).get("inline", {})
-        source = INLINE.sub(lambda m: self.inline_value(m[1], values, number), source)
+        source = WRITTEN.sub(r'<span class="inline-value">\2</span>', source)  # the comment, and the expression, go
+        source = QUARTO.sub(lambda m: self.inline_value(m[1], values, number), source)
         liquid = getattr(self.md_env["images"], "liquid", None)  # fastpages rendered Liquid in markdown cells
         source = liquid(source, f"cell {number}, ") if liquid else source
         return render_markdown(self.md, source, self.md_env, f"cell {number}: ")
 
     def inline_value(self, expr: str, values: dict, number: int | None) -> str:
-        "`{python} expr` shows the value `make execute` stored for it."
+        "`{python} expr`, not yet written into the cell by `make execute`, shows the value it stored."
         if expr not in values:
             path = self.md_env["images"].source
             raise BuildError(path, f"inline `{{python}} {expr}` has no stored value; run `make execute`", number)
