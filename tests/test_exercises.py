@@ -194,3 +194,9 @@ def test_the_teachers_folder_holds_the_key_and_the_site_with_answers(tmp_path):
     assert "np.mean([1,2,4])" in solid((tmp_path / "teacher/site/2020/01/01/post.html").read_bytes())
     assert (tmp_path / "teacher/site/notebooks/post.ipynb").is_file()
     assert "make grade SUBMISSIONS=" in (tmp_path / "teacher/README.md").read_text()
+
+
+def test_speaker_notes_stay_out_of_the_student_notebook():
+    notes = new_markdown_cell("#| notes\nTell them the story of the 1010 threes.")
+    key = nbformat.v4.new_notebook(cells=[new_markdown_cell("# T"), notes, ANSWER])
+    assert "1010 threes" not in nbformat.writes(student_notebook(key))

@@ -16,6 +16,7 @@ too (solution and autograded cells), so a class that grades with nbgrader can ta
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 from lib.blog.cache import write_atomic
@@ -96,7 +97,8 @@ def nbgrader(cell, grade_id: str, solution: bool) -> None:
 
 
 def student_notebook(nb, path=None):
-    "Solutions become task + stub, checks compare with the key's answers; outputs and run details are cleared."
+    """Solutions become task + stub, checks compare with the key's answers; speaker notes are left out, outputs
+    and run details cleared."""
     student = copy.deepcopy(nb)
     for k, (i, j) in enumerate(exercises(student), 1):
         label, cell = f"Exercise {k}", student.cells[i]
@@ -113,8 +115,16 @@ def student_notebook(nb, path=None):
     return cleared(student)
 
 
+def is_notes(cell) -> bool:
+    "Speaker notes (`#| notes` on a markdown cell's first line, or slideshow type notes): the presenter's only."
+    first = cell.source.lstrip().split("\n", 1)[0]
+    flagged = cell.cell_type == "markdown" and re.match(r"^#\|\s*notes\s*(:\s*true\s*)?$", first, re.I)
+    return bool(flagged) or (cell.metadata.get("slideshow") or {}).get("slide_type") == "notes"
+
+
 def cleared(nb):
     nb.metadata.pop("blog", None)
+    nb.cells = [cell for cell in nb.cells if not is_notes(cell)]
     for cell in nb.cells:
         cell.metadata.pop("blog", None)
         if cell.cell_type == "code":

@@ -1,9 +1,10 @@
 """Stage 2, preprocess: flags become cell tags (see `flags.py`), then nbconvert acts on the tags.
 
-The chain: WidgetState (see `repair.py`), OutputLimits, FlagPreprocessor (flags and solutions to tags), nbconvert's
-TagRemovePreprocessor, nbconvert's SanitizeHTML (with `sanitize_outputs: true`), LocalScripts (CDN scripts
-to the site's copies, see `vendor.py`), AltTextPreprocessor, Attachments and MathCheck (`repair.py`),
-nbconvert's ExtractOutputPreprocessor. Slides add SlidePreprocessor and TruncateOutputs.
+The chain: WidgetState (see `repair.py`), OutputLimits, SlideFlags (slide flags and speaker notes),
+FlagPreprocessor (flags and solutions to tags), nbconvert's TagRemovePreprocessor (speaker notes too, except
+in slides), nbconvert's SanitizeHTML (with `sanitize_outputs: true`), LocalScripts (CDN scripts to the site's
+copies, see `vendor.py`), AltTextPreprocessor, Attachments and MathCheck (`repair.py`), nbconvert's
+ExtractOutputPreprocessor. Slides add SlidePreprocessor and TruncateOutputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from nbconvert.preprocessors import ExtractOutputPreprocessor, Preprocessor, Tag
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 
 from lib.blog.errors import BuildError
-from lib.blog.flags import SOLUTION_TAGS, first_code_line, markdown_solution, parse_flags, without_first_line
+from lib.blog.flags import (
+    DIRECTIVE,
+    FLAG,
+    SOLUTION_TAGS,
+    first_code_line,
+    markdown_solution,
+    parse_flags,
+    without_first_line,
+)
 from lib.blog.repair import Attachments, MathCheck, WidgetState
 from lib.blog.vendor import LocalScripts
 
@@ -37,6 +46,55 @@ class OutputLimits(Preprocessor):
             if size > WARN_SIZE:
                 warning = f"cell {index + 1}: an output of {size / MB:.1f} MB makes a heavy page"
                 resources.setdefault("warnings", []).append(warning)
+        return cell, resources
+
+
+# A cell's slide flag, as nbconvert's slideshow type: `#| slide: true` starts a slide, `#| slide: sub` a sub-slide
+# below the current one, `#| slide: false` leaves the cell out of the slides (not out of the post), `#| fragment`
+# shows the cell on the next key press, and `#| notes` makes a markdown cell the presenter's speaker notes.
+SLIDE_FLAGS = {("slide", "true"): "slide", ("slide", "sub"): "subslide", ("slide", "false"): "skip",
+               ("fragment", ""): "fragment", ("fragment", "true"): "fragment",
+               ("notes", ""): "notes", ("notes", "true"): "notes"}  # fmt: skip
+SLIDE_NAMES = {name for name, _ in SLIDE_FLAGS}
+
+
+def slide_flags(source: str, code: bool) -> tuple[list[tuple[str, str]], str]:
+    """The (name, value) of each slide flag in the cell's leading flag lines, and the source without them. A
+    markdown cell's flags are its first `#|` lines; a code cell's may stand among its other flags."""
+    lines = source.split("\n")
+    top = next((i for i, line in enumerate(lines) if not is_flag_line(line, code)), len(lines))
+    ours = [(i, d) for i, line in enumerate(lines[:top]) if (d := DIRECTIVE.match(line)) and d[1] in SLIDE_NAMES]
+    if not ours:
+        return [], source
+    taken = {i for i, _ in ours}
+    return [(d[1], d[2].lower()) for _, d in ours], "\n".join(x for i, x in enumerate(lines) if i not in taken)
+
+
+def is_flag_line(line: str, code: bool) -> bool:
+    "A `#| name: value` line, or in code, a fastpages flag such as `#hide`."
+    return bool(DIRECTIVE.match(line) or code and FLAG.match(line))
+
+
+def slideshow_type(cell) -> str | None:
+    "The cell's nbconvert slideshow type, if it has one other than `-` (go on with the current slide)."
+    kind = (cell.metadata.get("slideshow") or {}).get("slide_type")
+    return kind if kind != "-" else None
+
+
+class SlideFlags(Preprocessor):
+    """Read a cell's slide flag into `metadata.slide_flag` (it wins over the cell's slideshow metadata) and take
+    its line out. Speaker notes, flagged or of slideshow type `notes`, are tagged `notes`: they are for the
+    presenter, so the post page (and with it the search index) leaves them out, and only the slides show them."""
+
+    def preprocess_cell(self, cell, resources, index):
+        found, cell.source = slide_flags(cell.source, cell.cell_type == "code")
+        for name, value in (f for f in found if f not in SLIDE_FLAGS):
+            resources.setdefault("warnings", []).append(f"cell {index + 1}: unknown flag '#| {name}: {value}'")
+        kind = next((SLIDE_FLAGS[f] for f in found if f in SLIDE_FLAGS), None)
+        if kind:
+            cell.metadata["slide_flag"] = kind
+        if (kind or slideshow_type(cell)) == "notes":
+            cell.metadata["tags"] = sorted({*cell.metadata.get("tags", []), "notes"})
         return cell, resources
 
 
@@ -98,15 +156,17 @@ def _describe(source: str, number: int) -> str:
     return f"Figure from cell {number}: {first}" if first else f"Figure from cell {number}"
 
 
-def preprocessors(sanitize: bool = False) -> list[Preprocessor]:
+def preprocessors(sanitize: bool = False, notes: bool = False) -> list[Preprocessor]:
     """The chain, in order. Removal runs before extraction, so hidden images are never written.
-    `sanitize`: notebooks are untrusted; HTML and markdown are cleaned, script and SVG outputs dropped."""
+    `sanitize`: notebooks are untrusted; HTML and markdown are cleaned, script and SVG outputs dropped.
+    `notes`: keep speaker notes (the slides do; the post does not)."""
     return [
         WidgetState(),
         OutputLimits(),
+        SlideFlags(),
         FlagPreprocessor(),
         TagRemovePreprocessor(
-            remove_cell_tags={"remove-cell"},
+            remove_cell_tags={"remove-cell"} if notes else {"remove-cell", "notes"},
             remove_input_tags={"remove-input"},
             remove_all_outputs_tags={"remove-output"},
             enabled=True,
@@ -128,34 +188,56 @@ class ExtractImages(ExtractOutputPreprocessor):
         return super().preprocess_cell(cell, resources, cell.metadata.get("number", index + 1) - 1)
 
 
+HEADING_SLIDES = {"#": "slide", "##": "slide", "###": "subslide"}
+
+
 class SlidePreprocessor(Preprocessor):
-    "A notebook without slideshow metadata gets a new slide at each `#` or `##` heading."
+    """Where slides start. A cell's slide flag wins, then its slideshow metadata. A notebook that does not draw
+    its own slides in slideshow metadata (no cell of type slide or subslide) also gets a new slide at each `#`
+    or `##` heading, and a sub-slide below it at each `###`. Sections still taller than a slide are split into
+    sub-slides in the browser, where their height is known (assets/slides.js)."""
 
     def preprocess(self, nb, resources):
-        if any(cell.metadata.get("slideshow") for cell in nb.cells):
-            return nb, resources
+        own = any(slideshow_type(cell) in ("slide", "subslide") for cell in nb.cells)
         for cell in nb.cells:
-            heading = cell.cell_type == "markdown" and re.match(r"#{1,2} ", cell.source.lstrip())
-            cell.metadata["slideshow"] = {"slide_type": "slide" if heading else "-"}
+            kind = cell.metadata.get("slide_flag") or slideshow_type(cell) or ("-" if own else heading_slide(cell))
+            cell.metadata["slideshow"] = {**(cell.metadata.get("slideshow") or {}), "slide_type": kind}
         return nb, resources
 
 
-class TruncateOutputs(Preprocessor):
-    "Cut long text outputs to fit a slide, saying how much was left out."
+def heading_slide(cell) -> str:
+    heading = cell.cell_type == "markdown" and re.match(r"(#{1,3}) ", cell.source.lstrip())
+    return HEADING_SLIDES[heading[1]] if heading else "-"
 
-    max_lines = 12
+
+# Printed source: a cell that prints a function's code (inspect.getsource), or text that starts like a def or class.
+PRINTED_SOURCE = re.compile(r"\s*(@\w|(async )?def \w|class \w)")
+
+
+class TruncateOutputs(Preprocessor):
+    """Cut long text outputs to fit a slide, saying how much was left out. The rule: an output is cut to
+    `max_lines` only when that hides at least `min_hidden` lines (a note "… (2 more lines)" would take the room
+    of what it hides), and printed source is never cut, since the slide is about that code, to its last line.
+    What is still taller than a slide gets a sub-slide of its own, and scrolls there (assets/slides.js)."""
+
+    max_lines, min_hidden = 25, 3
 
     def preprocess_cell(self, cell, resources, index):
         for out in cell.get("outputs", []):
             key, holder = ("text", out) if out.output_type == "stream" else ("text/plain", out.get("data", {}))
-            lines = holder.get(key, "").splitlines()
-            if len(lines) > self.max_lines:
+            text = holder.get(key, "")
+            lines = text.splitlines()
+            if len(lines) - self.max_lines >= self.min_hidden and not printed_source(cell.source, text):
                 more = len(lines) - self.max_lines
                 holder[key] = "\n".join(lines[: self.max_lines] + [f"… ({more} more lines)"])
         return cell, resources
 
 
+def printed_source(code: str, text: str) -> bool:
+    return "getsource(" in code or bool(PRINTED_SOURCE.match(text))
+
+
 def slide_preprocessors(sanitize: bool = False) -> list[Preprocessor]:
-    "The post's chain, with slide boundaries and short outputs before images become files (the post's own)."
-    chain = preprocessors(sanitize)
+    "The post's chain, with speaker notes, slide boundaries and short outputs before images become files."
+    chain = preprocessors(sanitize, notes=True)
     return [*chain[:-1], SlidePreprocessor(), TruncateOutputs(), chain[-1]]

@@ -130,8 +130,8 @@ def validate(post: Post) -> None:
 
 
 def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes, dict[str, bytes]]:
-    """The notebook as reveal.js slides (a new slide at each heading, hidden cells hidden, long outputs cut),
-    and its image files, which are the post's own."""
+    """The notebook as reveal.js slides (a new slide at each heading, slide flags and speaker notes read,
+    hidden cells hidden, long outputs cut: see preprocess.py), and its image files, which are the post's own."""
     exporter.md_env = {"images": assets}
     nb = copy.deepcopy(post.nb)
     # The title is text, not markdown: escaped, so a title like `<img onerror=...>` stays text.
