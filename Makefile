@@ -28,7 +28,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4000
 
 .DEFAULT_GOAL := help
-.PHONY: help site slides handouts serve execute vendor test test-lib test-notebooks lint format data lab bench golden audit clean
+.PHONY: help site slides handouts teacher grade serve execute vendor test test-lib test-notebooks lint format data lab bench class-times golden audit clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,6 +47,13 @@ slides: site ## Build the site; reveal.js slides of each notebook post are in _s
 
 handouts: $(STAMP) ## Write the student notebooks (exercises open) into _notebooks/_student/
 	$(PY) -m lib.blog handouts
+
+teacher: $(STAMP) ## Write _teacher/ (keep it private): answer keys, the site with answers, how to grade
+	$(PY) -m lib.blog teacher --out _teacher
+
+grade: $(STAMP) data ## Run submitted student notebooks: make grade SUBMISSIONS=folder/ [KEY=...] -> _grades/
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder/ [KEY=_notebooks/...ipynb]"; exit 2; }
+	$(PY) -m lib.blog grade "$(SUBMISSIONS)" $(if $(KEY),--key "$(KEY)") --out _grades
 
 serve: $(STAMP) ## Serve _site on http://127.0.0.1:4000/<baseurl>/ (HOST=, PORT= to change) and rebuild on changes
 	$(PY) -m lib.blog serve --host $(HOST) --port $(PORT)
@@ -75,11 +82,17 @@ test-notebooks: data ## Lint the notebooks, run them (nbdev-test), and check fre
 	$(VENV)/bin/nbdev-test _notebooks --do-print --timing
 	$(PY) -m lib.blog check
 
-lab: $(STAMP) ## JupyterLab on the notebooks, with the project's environment
-	$(VENV)/bin/jupyter lab --notebook-dir=_notebooks --ServerApp.ip=$(HOST)
+# Jupyter refuses to start as root without --allow-root (containers, classroom machines set up as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(STAMP) ## JupyterLab on the notebooks, with the project's environment (HOST=0.0.0.0: the classroom network)
+	$(VENV)/bin/jupyter lab --notebook-dir=_notebooks --ServerApp.ip=$(HOST) $(ALLOW_ROOT)
 
 bench: $(STAMP) data ## Speed figures, measured side by side in one run
 	$(PY) -m lib.bench
+
+class-times: $(STAMP) data ## Time each section of each notebook on this machine, for the teacher's guide (_data/class_times.json)
+	$(PY) -m lib.bench class
 
 golden: $(STAMP) ## Rebuild the expected site of the test fixtures (tests/golden)
 	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search --no-cache

@@ -7,7 +7,8 @@
    cold, warm, after editing one markdown post, and for 50 generated posts.
 4. Executing notebooks: `make execute` cold and warm against `jupyter nbconvert --execute`,
    and the gate's cost next to `nbdev-test`.
-5. Time in class: each notebook top to bottom in a fresh process, cold and warm.
+5. Time in class: each section of each notebook in a fresh process, cold and warm, written to
+   `_data/class_times.json` for the teacher's guide (`python -m lib.bench class` runs this one alone).
 6. A real fastpages blog (../shared/fastpages-corpus, when present): cold and warm builds against
    nbconvert rendering its notebooks.
 7. A big site: 1,000 markdown posts and 100 notebooks, cold, warm, one post edited, peak memory; the
@@ -185,23 +186,16 @@ def bench_execute() -> None:
 
 
 def bench_class() -> None:
-    "Each notebook top to bottom as a class would run it: a fresh process, an empty tensor cache, then again."
+    """Each notebook top to bottom as a class runs it, section by section, in a fresh process: first with an empty
+    tensor cache, then again. Written to `_data/class_times.json`, which the teacher's guide shows."""
+    from lib.classtime import OUT, write_class_times
+
     print("\nTime in class: each notebook top to bottom (goal: under 60 s, first run included)")
-    cache = Path(tempfile.mkdtemp())
-    env = os.environ | {"LIB_CACHE": str(cache)}
-    nbdev = Path(sys.executable).parent / "nbdev-test"
-    try:
-        for nb in sorted((ROOT / "_notebooks").glob("*.ipynb")):
-            shutil.rmtree(cache, ignore_errors=True)
-            times = []
-            for _ in range(2):
-                start = time.perf_counter()
-                subprocess.run([str(nbdev), str(nb)], cwd=ROOT, env=env, check=True, capture_output=True)
-                times.append(time.perf_counter() - start)
-            verdict = "ok" if times[0] < 60 else "OVER 60 s"
-            print(f"  {nb.name:<46} first run {times[0]:5.1f} s, again {times[1]:5.1f} s   {verdict}")
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    data = write_class_times(ENV)
+    for slug, times in data["notebooks"].items():
+        verdict = "ok" if times["first_run"] < 60 else "OVER 60 s"
+        print(f"  {slug:<46} first run {times['first_run']:5.1f} s, again {times['again']:5.1f} s   {verdict}")
+    print(f"  each section's times: {OUT.relative_to(ROOT)}")
 
 
 def bench_fastpages() -> None:
@@ -288,16 +282,25 @@ def bench_scale() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main() -> None:
+BENCHES = {
+    "loading": bench_loading,
+    "broadcasting": bench_broadcasting,
+    "site": bench_site,
+    "fastpages": bench_fastpages,
+    "scale": bench_scale,
+    "execute": bench_execute,
+    "class": bench_class,
+}
+
+
+def main(names: list[str]) -> None:
+    "`python -m lib.bench [NAME ...]`: the named benches (see BENCHES), or all of them."
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
-    bench_loading()
-    bench_broadcasting()
-    bench_site()
-    bench_fastpages()
-    bench_scale()
-    bench_execute()
-    bench_class()
+    if unknown := set(names) - set(BENCHES):
+        raise SystemExit(f"unknown bench(es) {', '.join(sorted(unknown))}; known: {', '.join(BENCHES)}")
+    for name in names or BENCHES:
+        BENCHES[name]()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

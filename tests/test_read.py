@@ -11,7 +11,8 @@ from nbformat.v4 import new_code_cell, new_raw_cell
 from lib.blog.errors import BuildError
 from lib.blog.read import read_post
 
-SEED = Path(__file__).parents[2] / "shared" / "seed"
+# The broadcasting post as first written (.ipynb), and as its author once saved it with a raw control character (.txt).
+SEED = Path(__file__).parent / "fixtures" / "seed"
 
 
 def test_fastpages_front_matter(tmp_path):
@@ -63,9 +64,6 @@ def test_the_front_matter_cell_is_not_shown(tmp_path):
     assert "Shown Once" not in content and "SUMMARY-MARK" not in content and "- categories" not in content
 
 
-@pytest.mark.skipif(
-    not (SEED / "pytorch-broadcasting.original.txt").exists(), reason="../shared/seed is not beside this clone"
-)
 def test_invalid_notebook_json_names_file_line_and_cell(tmp_path):
     path = site(tmp_path) / "_notebooks" / "2021-08-20-broken.ipynb"
     shutil.copy(SEED / "pytorch-broadcasting.original.txt", path)

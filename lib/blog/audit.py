@@ -66,7 +66,13 @@ def cell_tags(cell, solutions: str) -> set[str]:
 def answer_lines(cell) -> set[str]:
     "An answer's code lines (its leading comments are the task, which students see), or a written answer."
     code = cell.cell_type == "code"
-    return {line for line in lines_of(parse_flags(cell.source)[3]) if not (code and line.startswith("#"))}
+    # A bare name (an answer cell's last line, showing its result) gives nothing away: the student notebook
+    # names it too, in the stub and the checks.
+    return {
+        line
+        for line in lines_of(parse_flags(cell.source)[3])
+        if not (code and (line.startswith("#") or line.isidentifier()))
+    }
 
 
 def secrets(post: Post) -> tuple[set[str], set[str]]:

@@ -52,10 +52,10 @@ def task(cell) -> str:
 
 
 def solution_lines(cell) -> list[str]:
-    "The answer's code lines: what must never reach a student or a page that hides solutions."
-    return [
-        line.strip() for line in parse_flags(cell.source)[3].splitlines() if line.strip() and not line.startswith("#")
-    ]
+    """The answer's code lines: what must never reach a student or a page that hides solutions. A bare name,
+    showing the result, is not one: the stub and the checks name it too."""
+    lines = [line.strip() for line in parse_flags(cell.source)[3].splitlines()]
+    return [line for line in lines if line and not line.startswith("#") and not line.isidentifier()]
 
 
 def is_check(cell) -> bool:

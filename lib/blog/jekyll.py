@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from lib.blog.errors import BuildError, read_text
+
 TEMPLATES = Path(__file__).parent / "templates" / "includes"
 # Jekyll and fastpages keys that have no meaning here: accepted without a word.
 IGNORED_KEYS = {
@@ -56,6 +58,49 @@ def permalink(pattern: str, day: date, slug: str, categories: list[str], ext: st
     keys = sorted(values, key=len, reverse=True)  # `:title` before `:t...`, `:i_month` before `:month`
     url = re.sub(":(" + "|".join(keys) + ")", lambda m: values[m[1]], pattern)
     return "/" + re.sub("/{2,}", "/", url).lstrip("/")
+
+
+# Data files
+
+DATA_READERS = {".json": "JSON", ".yml": "YAML", ".yaml": "YAML"}
+
+
+def load_data(root: Path) -> dict:
+    """Jekyll's `site.data`: each JSON or YAML file of `_data/` under its name without the suffix, a subfolder as a
+    map of its own (`_data/a/b.yml` is `site.data.a.b`). A file of another kind, a bad file or a link out of the
+    repository is an error naming the file; hidden files and a README are skipped, and linked folders not followed."""
+    folder = root / "_data"
+    if folder.is_symlink() and not folder.resolve().is_relative_to(root.resolve()):
+        raise BuildError(folder, f"is a link to {folder.resolve()}, outside the repository")
+    return _data_folder(folder, root.resolve())
+
+
+def _data_folder(folder: Path, root: Path) -> dict:
+    data = {}
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise BuildError(path, f"is a link to {path.resolve()}, outside the repository")
+        if path.name.startswith(".") or path.name.lower() == "readme.md" or path.is_symlink() and path.is_dir():
+            continue
+        if path.is_dir():
+            data[path.name] = _data_folder(path, root)
+        elif path.suffix in DATA_READERS:
+            data[path.stem] = _data_file(path)
+        else:
+            raise BuildError(
+                path, f"no reader for {path.suffix or 'files without a suffix'} files in _data/ (JSON, YAML)"
+            )
+    return data
+
+
+def _data_file(path: Path):
+    import yaml
+
+    text, kind = read_text(path), DATA_READERS[path.suffix]
+    try:
+        return json.loads(text) if kind == "JSON" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as e:
+        raise BuildError(path, f"bad {kind}: {e}") from None
 
 
 # Liquid

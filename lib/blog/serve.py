@@ -24,7 +24,7 @@ from lib.blog.build import build
 from lib.blog.config import load_config
 from lib.blog.errors import BuildError
 
-WATCHED = ("_notebooks", "_posts", "images", "_config.yml")
+WATCHED = ("_notebooks", "_posts", "images", "_data", "_config.yml")
 HTML = "text/html; charset=utf-8"
 BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 BANNER = (
