@@ -1,7 +1,9 @@
 "Self-checking exercises: checks written once in the key, run by students without the answer, and grading."
 
 import csv
+import gzip
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,11 +13,11 @@ import pytest
 from helpers import built, notebook, site
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from lib.blog.audit import page_text
+from lib.blog.audit import notebook_text, page_text
 from lib.blog.errors import BuildError
 from lib.blog.execute import execute, run_fresh
 from lib.blog.grade import grade, teacher_folder
-from lib.blog.handout import student_bytes, student_notebook
+from lib.blog.handout import is_solution, solution_lines, student_bytes, student_notebook
 from lib.check import expectation, verdict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
@@ -200,3 +202,59 @@ def test_speaker_notes_stay_out_of_the_student_notebook():
     notes = new_markdown_cell("#| notes\nTell them the story of the 1010 threes.")
     key = nbformat.v4.new_notebook(cells=[new_markdown_cell("# T"), notes, ANSWER])
     assert "1010 threes" not in nbformat.writes(student_notebook(key))
+
+
+ROOT = Path(__file__).parents[1]
+GUIDE = ROOT / "_posts" / "2021-09-04-teachers-guide.md"
+
+
+def guide_answers() -> list[str]:
+    "The lines of the guide that only the teacher's copy shows, without markdown's marks."
+    block = GUIDE.read_text().split('{% if page.solutions == "shown" %}')[1].split("{% else %}")[0]
+    lines = [re.sub(r"^\d+\.\s+|[*`]", "", line.strip()) for line in block.splitlines()]
+    return [line for line in lines if len(line) > 30]
+
+
+def answer_lines() -> list[str]:
+    "Every answer line of both posts' exercises."
+    posts = sorted((ROOT / "_notebooks").glob("*.ipynb"))
+    return [line for p in posts for c in nbformat.read(p, 4).cells if is_solution(c) for line in solution_lines(c)]
+
+
+def texts_of(folder: Path):
+    "(file, its text as a reader or an index sees it) for every file of a built site."
+    for path in (p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.suffix == ".html":
+            yield path, page_text(data)
+        elif path.suffix == ".ipynb":
+            yield path, notebook_text(data)
+        elif path.suffix == ".pf_fragment":  # pagefind's record of a page, gzipped
+            yield path, gzip.decompress(data).decode("utf-8", "replace")
+        else:
+            yield path, data.decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="module")
+def public_site(tmp_path_factory) -> Path:
+    "This blog, built with the search index and the default settings."
+    from lib.blog.build import build
+
+    out = tmp_path_factory.mktemp("public") / "_site"
+    build(ROOT, out, **quiet)
+    return out
+
+
+def test_no_answer_appears_anywhere_in_the_public_site(public_site):
+    secrets = [line.replace(" ", "") for line in answer_lines()] + guide_answers()
+    assert len(secrets) > 10
+    found = [(str(p.relative_to(public_site)), s) for p, text in texts_of(public_site) for s in secrets if s in text]
+    found += [(str(p), s) for p, text in texts_of(public_site) for s in secrets if s in text.replace(" ", "")]
+    assert found == []
+
+
+def test_the_public_site_has_no_answer_key(public_site):
+    assert sorted(p.name for p in (public_site / "notebooks").iterdir()) == [
+        "pytorch-broadcasting-student.ipynb",
+        "ten-digit-baseline-student.ipynb",
+    ]

@@ -179,3 +179,24 @@ def test_the_student_notebook_runs_to_the_end_and_says_which_exercises_are_open(
     assert said.count("not answered yet") >= len(
         [c for c in ran["cells"] if "exercise" in c["metadata"].get("tags", [])]
     )
+
+
+@pytest.mark.parametrize("path", EXERCISE_POSTS, ids=lambda p: p.stem)
+def test_the_keys_own_answers_pass_every_check_of_the_student_notebook(path):
+    from lib.blog.handout import exercises
+
+    key = nbformat.read(path, 4)
+    student = nbformat.reads(student_bytes(key).decode(), 4)
+    answers = [key.cells[i].source for i, _ in exercises(key)]
+    open_ones = [c for c in student.cells if "exercise" in c.metadata.get("tags", [])]
+    for cell, answer in zip(open_ones, answers, strict=True):
+        cell.source = answer  # the key's answer written back in
+    copy = path.parent / f".answered-{path.name}"  # beside the key: the same relative paths and imports
+    try:
+        nbformat.write(student, copy)
+        ran = run_fresh([copy], ROOT, 300)[copy]
+    finally:
+        copy.unlink(missing_ok=True)
+    said = ["".join(o.get("data", {}).get("text/plain", "")) for c in ran["cells"] for o in c.get("outputs", [])]
+    verdicts = [s for s in said if s.startswith("Exercise ")]
+    assert verdicts and all(s.endswith("correct, well done.") for s in verdicts), verdicts
