@@ -53,6 +53,13 @@ def test_a_notebook_starting_with_the_cell_is_recognised():
     assert starts_with_setup_cell(nb, SITE) and not starts_with_setup_cell({"cells": [other, *nb["cells"]]}, SITE)
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "_notebooks").rglob("*.ipynb")), ids=lambda p: p.stem)
+def test_every_post_and_student_notebook_starts_with_the_setup_cell(path):
+    import json
+
+    assert starts_with_setup_cell(json.loads(path.read_text()), SITE), "insert `python -m lib.blog.colab`'s cell"
+
+
 def test_where_lib_is_importable_the_cell_installs_nothing(tmp_path):
     "A source that does not exist: pip would fail on it, so a clean exit means pip never ran."
     done = run_cell(sys.executable, tmp_path, BLOG_LIB_SOURCE=str(tmp_path / "no-such-source"))
