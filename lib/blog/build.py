@@ -166,14 +166,19 @@ def feed_fields(post: Post) -> tuple:
 
 def remembered(renderer: Renderer, name: str, inputs: list, make: Callable[[], bytes]) -> bytes:
     "`make()`, or what it made last time for the same inputs: the feed does not change with most edits."
+    return remembered_files(renderer, inputs, lambda: {name: make()})[name]
+
+
+def remembered_files(renderer: Renderer, inputs: list, make: Callable[[], dict[str, bytes]]) -> dict[str, bytes]:
+    "The files `make()` gives, or those it gave last time for the same inputs (the index, the feed)."
     key = hashlib.sha256(renderer.salt + repr(inputs).encode()).hexdigest()
     hit = renderer.cache.get(key) if renderer.cache else None
-    if hit and name in hit[1]:
-        return hit[1][name]
-    data = make()
+    if hit and hit[1]:
+        return hit[1]
+    files = make()
     if renderer.cache:
-        renderer.cache.put(key, {}, {name: data})
-    return data
+        renderer.cache.put(key, {}, files)
+    return files
 
 
 def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
@@ -267,7 +272,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
         log(f"  {'cached' if hit else 'built '} {post.path.relative_to(root)} -> {post.url}")
     for warning in stale_summary(posts, root, renderer.cache):
         log(f"warning: {warning}")
-    pages = render_site_pages(posts, renderer.env)
+    pages = render_site_pages(posts, renderer.env, lambda inputs, make: remembered_files(renderer, inputs, make))
     files.add(pages, "the site's own pages", shared={p for p in pages if p.startswith("images/")})
     feed = remembered(renderer, "feed.xml", [feed_fields(p) for p in posts], lambda: atom_feed(posts, site))
     files.add({"feed.xml": feed, "sitemap.xml": sitemap(posts, site)}, "the site's feed")

@@ -51,7 +51,7 @@ def tracked(folder: Path) -> set[Path]:
 
 def read_json(path: Path, ignore: set[Path] = frozenset()):
     "The JSON in `path`, or None when it is missing, unreadable, corrupt or in `ignore`."
-    if path.resolve() in ignore:
+    if ignore and path.resolve() in ignore:  # resolving costs a syscall per path part: only when needed
         return None
     try:
         return json.loads(path.read_bytes())
@@ -69,6 +69,7 @@ class Cache:
             write_atomic(folder / ".gitignore", b"# Built by the site builder; never commit it.\n*\n")
         self.ignore = tracked(folder)
         self.used: set[str] = set()
+        self.kept: set[str] = set()  # digests of the blobs the used entries name, for `prune`
         self.blobs: dict[str, Path] = {}  # sha256 digest -> blob file, for the writer to link instead of copy
 
     def get(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
@@ -80,11 +81,12 @@ class Cache:
         files = {}
         for rel, digest in entry["files"].items():
             blob = self.folder / "blobs" / str(digest)
-            data = None if blob.resolve() in self.ignore else _read(blob)
+            data = None if self.ignore and blob.resolve() in self.ignore else _read(blob)
             if data is None or hashlib.sha256(data).hexdigest() != digest:
                 return None
             files[rel] = data
             self.blobs[digest] = blob
+        self.kept |= set(entry["files"].values())
         return entry.get("meta", {}), files
 
     def put(self, key: str, meta: dict, files: dict[str, bytes]) -> None:
@@ -97,24 +99,23 @@ class Cache:
                 write_atomic(blob, data, sync=False)  # a torn blob fails its hash check: a miss
             self.blobs[digests[rel]] = blob
         entry = json.dumps({"meta": meta, "files": digests}, sort_keys=True).encode()
-        write_atomic(self.folder / "entries" / f"{key}.json", entry)
+        # No fsync: after a crash a torn entry is not JSON, and an entry whose blob was lost fails its hash
+        # check; either is a miss, and syncing a thousand entries would double a cold build.
+        write_atomic(self.folder / "entries" / f"{key}.json", entry, sync=False)
         self.used.add(key)
+        self.kept |= set(digests.values())
 
     def blob(self, data: bytes) -> Path | None:
         "The blob holding `data`, if this build read or wrote one."
         return self.blobs.get(hashlib.sha256(data).hexdigest()) if len(data) > 4096 else None
 
     def prune(self) -> None:
-        "Drop entries this build did not use, and blobs no entry names, so the cache stays the site's size."
-        keep: set[str] = set()
+        "Drop entries this build did not use, and blobs no used entry names, so the cache stays the site's size."
         for path in (self.folder / "entries").glob("*.json"):
-            entry = read_json(path) if path.stem in self.used else None
-            if isinstance(entry, dict) and isinstance(entry.get("files"), dict):
-                keep |= {str(d) for d in entry["files"].values()}
-            else:
+            if path.stem not in self.used:
                 path.unlink(missing_ok=True)
         for blob in (self.folder / "blobs").glob("*"):
-            if blob.name not in keep:
+            if blob.name not in self.kept:
                 blob.unlink(missing_ok=True)
 
 

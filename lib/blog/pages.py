@@ -54,17 +54,29 @@ def asset_files() -> list[Path]:
     return sorted(p for p in ASSETS.rglob("*") if p.is_file() and ASSETS / "vendor" not in p.parents)
 
 
-def render_site_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
-    "Index pages, categories, search and 404, plus the stylesheets and the site's preview image."
+def render_site_pages(posts: list[Post], env: jinja2.Environment, remember=None) -> dict[str, bytes]:
+    """Index pages, categories, search and 404, plus the stylesheets and the site's preview image.
+    `remember(inputs, make)` may give the listings made last time for the same posts (see build.remembered)."""
     urls = env.globals["urls"]
-    return site_image(env.globals["site"])[1] | index_pages(posts, env) | {
-        url_to_file(urls["categories"]): render_page(env, "categories.html", urls["categories"], title="Categories",
-                                                     categories=by_category(posts)),
+
+    def listings() -> dict[str, bytes]:
+        categories = render_page(env, "categories.html", urls["categories"], title="Categories",
+                                 categories=by_category(posts))  # fmt: skip
+        return index_pages(posts, env) | {url_to_file(urls["categories"]): categories}
+
+    lists = remember([listing_fields(p) for p in posts], listings) if remember else listings()
+    return site_image(env.globals["site"])[1] | lists | {
         url_to_file(urls["search"]): render_page(env, "search.html", urls["search"], title="Search"),
         url_to_file(urls["404"]): render_page(env, "404.html", urls["404"], title="Page not found"),
         **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
         "assets/pygments.css": pygments_css(),
     }  # fmt: skip
+
+
+def listing_fields(post: Post) -> tuple:
+    "What the index and categories pages show of a post, and what decides whether and where they list it."
+    return (post.title, post.url, str(post.date), post.summary, post.categories, post.image_url, post.hide,
+            post.sticky_rank, post.is_page, post.slug)  # fmt: skip
 
 
 def index_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
