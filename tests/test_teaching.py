@@ -200,3 +200,25 @@ def test_the_keys_own_answers_pass_every_check_of_the_student_notebook(path):
     said = ["".join(o.get("data", {}).get("text/plain", "")) for c in ran["cells"] for o in c.get("outputs", [])]
     verdicts = [s for s in said if s.startswith("Exercise ")]
     assert verdicts and all(s.endswith("correct, well done.") for s in verdicts), verdicts
+
+
+def test_grading_a_real_student_notebook_names_the_positions_mistake(tmp_path):
+    "The mistake from class: comparing `nearest_mean`'s positions 0/1 with the digits 3 and 7."
+    from lib.blog.grade import grade
+
+    key = ROOT / "_notebooks" / "2021-09-03-ten-digit-baseline.ipynb"
+    student = nbformat.read(student_path(ROOT, key), 4)
+    first = next(c for c in student.cells if "exercise" in c.metadata.get("tags", []))
+    first.source = first.source.replace(
+        "acc_pair = ...  # your answer",
+        "pair = means[[3, 7]]\nacc_pair = ((nearest_mean(test[3], pair) == 3).float().mean()"
+        " + (nearest_mean(test[7], pair) == 7).float().mean()) / 2",
+    )
+    (tmp_path / "in").mkdir()
+    nbformat.write(student, tmp_path / "in" / "alice.ipynb")
+    [row] = grade(tmp_path / "in", key, tmp_path / "out", timeout=300, log=lambda _: None)
+    assert row == ["alice.ipynb", "fail", "unanswered", "unanswered", "0", "3"]
+    assert (
+        "returns positions in `pair` (0 for the 3, 1 for the 7), not the digits"
+        in (tmp_path / "out" / "feedback" / "alice.md").read_text()
+    )

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
-from lib.blog.handout import exercises, is_check, student_notebook
+from lib.blog.handout import is_check, student_notebook
 from lib.blog.nbfile import load
 from lib.check import RESULT_MIME
 
@@ -36,8 +36,8 @@ STARTUP = 120  # seconds a notebook may take beyond its cells' limits: starting 
 def key_checks(key: Path) -> list[str]:
     "The source of each exercise's check cell in the student notebook made from the key, in order."
     _, nb = load(key)
-    student = student_notebook(nb, key)  # the same cells as the key, in the same places
-    found = [student.cells[j].source for _, j in exercises(nb) if j is not None]
+    student = student_notebook(nb, key)
+    found = [c.source for c in student.cells if c.metadata.get("nbgrader", {}).get("grade") is True]
     if not found:
         raise BuildError(key, "has no exercise with checks to grade")
     return found
