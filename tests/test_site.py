@@ -324,3 +324,24 @@ def test_a_cached_page_follows_the_new_url_of_a_post_it_links_to(tmp_path):
     built(root, cache=root / ".cache")
     notebook(root, "x = 1", front_matter='# "N"\n- permalink: /new/')
     assert 'href="/new/"' in page(built(root, cache=root / ".cache").parent, "2020/01/02/note.html")
+
+
+def test_a_warm_build_reads_no_unchanged_notebook(tmp_path, monkeypatch):
+    root = site(tmp_path)
+    notebook(root, "x = 1")
+    built(root, cache=root / ".cache" / "blog")
+
+    def refuse(path):
+        raise AssertionError(f"read {path} again")
+
+    monkeypatch.setattr("lib.blog.read.load_notebook", refuse)
+    assert "A Post" in page(built(root, cache=root / ".cache" / "blog").parent)
+
+
+def test_an_edited_post_is_read_again(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, "---\ntitle: First title\n---\nText.\n")
+    built(root, cache=root / ".cache" / "blog")
+    post.write_text("---\ntitle: Second title\n---\nText.\n")
+    html = page(built(root, cache=root / ".cache" / "blog").parent, "2020/01/02/note.html")
+    assert "Second title" in html and "First title" not in html

@@ -78,7 +78,8 @@ def answer_lines(cell) -> set[str]:
 def secrets(post: Post) -> tuple[set[str], set[str]]:
     "(lines hidden from the post's pages, answer lines kept from students), less any line shown elsewhere."
     hidden, answers, shown = set(), set(), set()
-    for cell in post.nb.cells[1:] if post.nb else []:
+    nb = post.notebook()
+    for cell in nb.cells[1:] if nb else []:
         tags = cell_tags(cell, post.solutions)
         source, outputs = lines_of(parse_flags(cell.source)[3]), lines_of(output_text(cell))
         answers |= answer_lines(cell) if "solution" in tags else set()

@@ -6,6 +6,7 @@ made of its source bytes, the site config and the builder's own code and templat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lib.blog.audit import audit, loads_of, own_leaks
-from lib.blog.cache import Cache
+from lib.blog.cache import Cache, ReadCache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
@@ -22,15 +23,17 @@ from lib.blog.jekyll import load_data
 from lib.blog.nbfile import notebook_node
 from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files
 from lib.blog.paths import SiteFiles, check_url
-from lib.blog.read import Post, read_post, source_files
+from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
 from lib.blog.write import locked, write_site
 
 BUILDER = Path(__file__).parent
 
 
+@functools.lru_cache(maxsize=1)
 def builder_hash() -> str:
-    "Changes whenever the builder's code or templates change, so cached pages never outlive them."
+    """Changes whenever the builder's code or templates change, so cached pages never outlive them. Once per
+    process: the code a process runs is the code it imported (`make serve` restarts to pick up new code)."""
     h = hashlib.sha256()
     for path in sorted(p for p in BUILDER.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         h.update(path.relative_to(BUILDER).as_posix().encode() + b"\0" + path.read_bytes())
@@ -45,8 +48,10 @@ def _stat(path: Path) -> list[int] | None:
 class Renderer:
     "Renders posts, through a data-only cache when one is given."
 
-    def __init__(self, site: Site, cache: Path | None, strict: bool, urls: dict, nav: list, links: dict, around: dict):
-        self.site, self.cache, self.strict, self.links = site, Cache(cache) if cache else None, strict, links
+    def __init__(self, site: Site, cache, strict: bool, urls: dict, nav: list, links: dict, around: dict):
+        "`cache`: a Cache, or its folder, or None."
+        cache = Cache(cache) if isinstance(cache, Path) else cache
+        self.site, self.cache, self.strict, self.links = site, cache, strict, links
         self.around = around  # each post's neighbours in the index, for its previous/next links
         self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
@@ -91,7 +96,7 @@ class Renderer:
 
     def fresh(self, post: Post) -> tuple[dict[str, bytes], dict]:
         "Render the post: (files, meta), meta being what a cache hit must restore."
-        post.nb = notebook_node(post.nb) if post.nb is not None else None
+        post.nb = notebook_node(post.notebook()) if post.kind == "notebook" else None
         with blame(post.path):
             files = render_post(
                 post, self.site, self.env, self.exporter, self.liquid, self.around.get(post.path, ALONE), self.links
@@ -186,6 +191,12 @@ def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
     return {p for p in files if p.startswith("images/") and not p.startswith(f"images/{post.slug}/")}
 
 
+def data_memo(cache: Cache | None) -> Path | None:
+    "Where data fingerprints are remembered (execute.remembered_fingerprint); not a memo that came with a clone."
+    memo = cache.folder / "data-fingerprints.json" if cache else None
+    return None if memo and memo.resolve() in cache.ignore else memo
+
+
 def stale(post: Post, root: Path, cache: Cache | None) -> tuple[str, str] | None:
     """(kind, note) when a notebook's stored outputs are not vouched for: `unstamped` (never stored by
     `make execute`), `unchecked` (its data is not on this machine) or `stale` (code, lib, data or versions)."""
@@ -193,14 +204,37 @@ def stale(post: Post, root: Path, cache: Cache | None) -> tuple[str, str] | None
         return None
     from lib.blog.execute import changed, stored_key
 
-    if not stored_key(post.nb):
+    if not stored_key(post.notebook()):
         return "unstamped", str(post.path.relative_to(root))
-    memo = cache.folder / "data-fingerprints.json" if cache else None
-    memo = None if memo and memo.resolve() in cache.ignore else memo  # a memo that came with a clone
-    why = changed(post.nb, post.path, root, memo=memo)
+    why = changed(post.notebook(), post.path, root, memo=data_memo(cache))
     if any(w.startswith("data (not on this machine") for w in why):
         return "unchecked", f"{post.path.relative_to(root)} ({', '.join(why)})"
     return ("stale", f"{post.path.relative_to(root)} ({', '.join(why)} changed)") if why else None
+
+
+def stale_kept(post: Post, root: Path, cache: Cache | None, reads: ReadCache | None) -> tuple[str, str] | None:
+    """`stale`, remembered beside the unchanged notebook with what else it depends on (`surroundings`): a warm
+    build then reads no notebook at all."""
+    if post.kind != "notebook" or reads is None:
+        return stale(post, root, cache)
+    kept, memo = reads.get(post.path, "stale"), data_memo(cache)
+    if isinstance(kept, dict) and kept.get("around") == surroundings(root, kept.get("folders", []), memo):
+        return tuple(kept["verdict"]) if kept.get("verdict") else None
+    from lib.blog.execute import blog_meta
+
+    verdict, folders = stale(post, root, cache), sorted(blog_meta(post.notebook(), "stamp", "data"))
+    reads.put(post.path, "stale", {"folders": folders, "around": surroundings(root, folders, memo), "verdict": verdict})
+    return verdict
+
+
+def surroundings(root: Path, folders: list[str], memo: Path | None) -> str:
+    "What a notebook's stale verdict depends on besides its own file: lib's files, the package versions, its data."
+    from lib.blog.execute import _fingerprint_or_none, tree_fingerprint, versions
+
+    lib = root / "lib"
+    data = {f: _fingerprint_or_none(Path(f).expanduser(), memo) for f in folders}
+    parts = [tree_fingerprint(lib) if lib.is_dir() else "", versions(), data]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 STALE = {
@@ -210,23 +244,34 @@ STALE = {
 }
 
 
-def stale_summary(posts: list[Post], root: Path, cache: Cache | None) -> list[str]:
+def read_kept(path: Path, strict: bool, reads: ReadCache | None) -> Post:
+    "The post in `path`, from the read cache while the file is unchanged."
+    kept = reads.get(path, "post") if reads else None
+    if kept is not None:
+        return post_from_fields(kept)
+    post = read_post(path, strict)
+    if reads and (found := post_fields(post)) is not None:
+        reads.put(path, "post", found)
+    return post
+
+
+def stale_summary(posts: list[Post], root: Path, cache: Cache | None, reads: ReadCache | None = None) -> list[str]:
     "One warning line per kind of doubt, however many notebooks share it."
     found: dict[str, list[str]] = {}
-    for kind, note in filter(None, (stale(p, root, cache) for p in posts)):
+    for kind, note in filter(None, (stale_kept(p, root, cache, reads) for p in posts)):
         found.setdefault(kind, []).append(note)
     return [STALE[kind].format(n=len(notes), names="; ".join(notes)) for kind, notes in found.items()]
 
 
-def read_all(root: Path, site: Site, strict: bool, log) -> list[Post]:
-    "Every post and page, read, with its URL checked against the site's rules."
+def read_all(root: Path, site: Site, strict: bool, log, reads: ReadCache | None = None) -> list[Post]:
+    "Every post and page, read (or, unchanged since the last build, taken from `reads`), with its URL checked."
     paths, skipped = source_files(root)
     for warning in site.warnings + skipped:
         log(f"warning: {warning}")
     posts = []
     for path in paths:
         with blame(path):
-            post = read_post(path, strict)
+            post = read_kept(path, strict, reads)
             post.url_pattern = site.permalink
             check_url(post.url, path)
         posts.append(post)
@@ -254,12 +299,14 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     start = time.perf_counter()
     site = load_config(root, strict)
     strict = strict or site.strict
-    posts, urls = own_pages(read_all(root, site, strict, log))
+    store = Cache(cache) if cache else None
+    reads = ReadCache(store.folder, f"{builder_hash()} strict={strict}", store.ignore) if store else None
+    posts, urls = own_pages(read_all(root, site, strict, log, reads))
     for post in posts if answers else []:
         post.solutions = "shown"
     links = {post.path.resolve(): post.url for post in posts}
     args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
-    renderer, files, cached, loads = Renderer(site, cache, *args[1:]), SiteFiles(), 0, {}
+    renderer, files, cached, loads = Renderer(site, store, *args[1:]), SiteFiles(), 0, {}
     renderer.salt += b"answers shown" if answers else b""
     for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
@@ -270,8 +317,10 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
             log(f"warning: {warning}")
         cached += hit
         log(f"  {'cached' if hit else 'built '} {post.path.relative_to(root)} -> {post.url}")
-    for warning in stale_summary(posts, root, renderer.cache):
+    for warning in stale_summary(posts, root, renderer.cache, reads):
         log(f"warning: {warning}")
+    if reads:
+        reads.save()
     pages = render_site_pages(posts, renderer.env, lambda inputs, make: remembered_files(renderer, inputs, make))
     files.add(pages, "the site's own pages", shared={p for p in pages if p.startswith("images/")})
     feed = remembered(renderer, "feed.xml", [feed_fields(p) for p in posts], lambda: atom_feed(posts, site))

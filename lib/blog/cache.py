@@ -124,3 +124,52 @@ def _read(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+
+
+class ReadCache:
+    """What the readers made of each source file, kept while the file's size and mtime stay the same: parsing
+    front matter (YAML) and notebooks (JSON) is most of a warm build. One JSON file, keyed on `salt` too (the
+    builder's code and anything else the readers depend on), so a changed reader never sees old results.
+    Also keeps each notebook's stale-outputs verdict with what it depended on (build.stale)."""
+
+    NAME = "reads.json"
+
+    def __init__(self, folder: Path, salt: str, ignore: set[Path] = frozenset()):
+        self.path, self.salt = folder / self.NAME, salt
+        data = read_json(self.path, ignore)
+        ok = isinstance(data, dict) and data.get("salt") == salt and isinstance(data.get("files"), dict)
+        self.old: dict = data["files"] if ok else {}
+        self.new: dict = {}
+        self.stats: dict[str, list[int]] = {}
+
+    def stat(self, path: Path) -> list[int] | None:
+        "Taken before the file is read: a file that changes while it is read is read again next time."
+        if str(path) not in self.stats:
+            try:
+                st = path.stat()
+            except OSError:  # a broken link, say: the reader will name the fault
+                return None
+            self.stats[str(path)] = [st.st_size, st.st_mtime_ns]
+        return self.stats[str(path)]
+
+    def entry(self, path: Path) -> dict:
+        "This build's entry for `path`: last build's, while the file is unchanged, else a new one."
+        key = str(path)
+        if self.stat(path) is None:
+            return {}  # kept nowhere
+        if key not in self.new:
+            old = self.old.get(key)
+            same = isinstance(old, dict) and old.get("stat") == self.stat(path)
+            self.new[key] = dict(old) if same else {"stat": self.stat(path)}
+        return self.new[key]
+
+    def get(self, path: Path, part: str):
+        return self.entry(path).get(part)
+
+    def put(self, path: Path, part: str, value) -> None:
+        self.entry(path)[part] = value
+
+    def save(self) -> None:
+        "Entries of the files this build read; files gone since are dropped."
+        if self.new != self.old:
+            write_atomic(self.path, json.dumps({"salt": self.salt, "files": self.new}).encode(), sync=False)

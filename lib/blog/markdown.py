@@ -349,7 +349,9 @@ class ImageAssets:
         return src
 
 
+@functools.lru_cache(maxsize=1)
 def markdown_parser() -> MarkdownIt:
+    "One parser per process: building one compiles its rules, and rendering keeps no state in it."
     md = MarkdownIt("commonmark", {"html": True, "highlight": highlight_fence})
     md.enable(["table", "strikethrough"])
     use_math(md.use(footnote_plugin))

@@ -61,6 +61,12 @@ def inside(folder: Path, rel: str) -> Path:
     return folder / rel
 
 
+def folders_of(rel: str) -> list[str]:
+    "The folders a site path needs, deepest first: `a/b/c.html` needs `a/b` and `a` (string work: pathlib is slow)."
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
 class SiteFiles(dict):
     "Site path -> bytes, with the source that wrote each path, so a collision can name both."
 
@@ -76,8 +82,8 @@ class SiteFiles(dict):
             self._check(rel, data, owner, rel in shared)
             self[rel], self.owner[rel] = data, owner
             self.shared |= {rel} if rel in shared else set()
-            for parent in PurePosixPath(rel).parents[:-1]:
-                self.folders.setdefault(parent.as_posix(), owner)
+            for parent in folders_of(rel):
+                self.folders.setdefault(parent, owner)
 
     def _check(self, rel: str, data: bytes, owner: str, shared: bool) -> None:
         if why := url_fault("/" + rel):
@@ -86,7 +92,7 @@ class SiteFiles(dict):
             raise BuildError(owner, f"writes {rel}, which {self.owner[rel]} writes too")
         if rel in self.folders:
             raise BuildError(owner, f"writes a file {rel}, where {self.folders[rel]} needs a folder of that name")
-        for parent in PurePosixPath(rel).parents[:-1]:
-            if parent.as_posix() in self.owner:
-                clash = self.owner[parent.as_posix()]
+        for parent in folders_of(rel):
+            if parent in self.owner:
+                clash = self.owner[parent]
                 raise BuildError(owner, f"needs a folder {parent}, where {clash} writes a file of that name")

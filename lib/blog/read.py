@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
@@ -78,6 +78,12 @@ class Post:
     @property
     def is_page(self) -> bool:
         return self.date is None
+
+    def notebook(self) -> Node | None:
+        "The notebook, read when first needed: a post that came from the read cache has none yet."
+        if self.nb is None and self.kind == "notebook":
+            self.nb = read_notebook(self.path).nb
+        return self.nb
 
     @property
     def url(self) -> str:
@@ -261,6 +267,24 @@ FOLDERS = {
 
 def read_post(path: Path, strict: bool = False) -> Post:
     return READERS[path.suffix](path, strict)
+
+
+# What the read cache keeps of a post: everything a reader sets, less the notebook (read again when a post
+# must be rendered) and what the render stage fills in. Word posts carry image bytes and are not kept.
+KEPT = [f.name for f in fields(Post) if f.name not in ("nb", "files", "linked_images", "linked_posts", "image_url")]
+
+
+def post_fields(post: Post) -> dict | None:
+    "The post as JSON-ready data for the read cache, or None for a post it does not keep."
+    if post.kind == "word":
+        return None
+    found = {name: getattr(post, name) for name in KEPT}
+    return found | {"path": str(post.path), "date": post.date.isoformat() if post.date else None}
+
+
+def post_from_fields(found: dict) -> Post:
+    day = date.fromisoformat(found["date"]) if found["date"] else None
+    return Post(**(found | {"path": Path(found["path"]), "date": day}))
 
 
 def source_files(root: Path) -> tuple[list[Path], list[str]]:

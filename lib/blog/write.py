@@ -90,9 +90,12 @@ def link_or_copy(source: str, target: str) -> None:
 def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
     """Write each file; one the render cache holds (`blob(data)` gives its file) is a hard link to it,
     which is quicker than writing it again. The cache checks a blob's hash before it trusts it."""
+    made: set[Path] = set()  # a thousand posts share a few dozen folders: make each once
     for rel, data in sorted(files.items()):
         path = inside(tmp, rel)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
         source = blob(data) if blob else None
         try:
             os.link(source, path) if source else path.write_bytes(data)
