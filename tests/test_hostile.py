@@ -197,6 +197,20 @@ def test_a_cache_entry_tracked_by_git_is_ignored(tmp_path):
     assert "INJECTED" not in page(built(root, cache=cache).parent)
 
 
+def test_a_read_cache_tracked_by_git_is_ignored(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, "---\ntitle: Real title\n---\nText.\n")
+    cache = root / ".cache/blog"
+    built(root, cache=cache)
+    reads = json.loads((cache / "reads.json").read_text())
+    reads["files"][str(post)]["post"]["title"] = "INJECTED"  # the file's size and mtime still match
+    (cache / "reads.json").write_text(json.dumps(reads))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-f", ".cache"], check=True)
+    html = page(built(root, cache=cache).parent, "2020/01/02/note.html")
+    assert "INJECTED" not in html and "Real title" in html
+
+
 # Every bad input gets a clear error
 
 
