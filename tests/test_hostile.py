@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import threading
@@ -205,6 +206,7 @@ def test_a_read_cache_tracked_by_git_is_ignored(tmp_path):
     reads = json.loads((cache / "reads.json").read_text())
     reads["files"][str(post)]["post"]["title"] = "INJECTED"  # the file's size and mtime still match
     (cache / "reads.json").write_text(json.dumps(reads))
+    shutil.rmtree(cache / "entries")  # so the page is rendered again, from what the read cache says
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-f", ".cache"], check=True)
     html = page(built(root, cache=cache).parent, "2020/01/02/note.html")
