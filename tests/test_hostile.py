@@ -7,8 +7,8 @@ the cell), leaves the previous `_site` as it was, and writes nothing outside it.
 import fcntl
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import threading
