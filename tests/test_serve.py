@@ -15,6 +15,8 @@ from pathlib import Path
 
 from helpers import CONFIG, markdown_post, site
 
+from lib.blog.audit import search_records
+
 GOOD = "---\ntitle: Before\n---\nFirst text\n"
 NOTE = "/2020/01/02/note.html"
 BANNER = '<body><div id="build-error"'
@@ -57,10 +59,11 @@ def edit_until(path: Path, text: str, check, seconds: float = 60):
 
 
 @contextlib.contextmanager
-def serving(root: Path, *options: str):
+def serving(root: Path, *options: str, search: bool = False):
     "Run `serve` on `root` until the block ends; yields the base URL, the process and its stderr log."
     port, log = free_port(), root.parent / "serve.log"
-    cmd = [sys.executable, "-m", "lib.blog", "serve", "--root", str(root), "--port", str(port), "--no-search"]
+    cmd = [sys.executable, "-m", "lib.blog", "serve", "--root", str(root), "--port", str(port)]
+    cmd += [] if search else ["--no-search"]
     with open(log, "w") as err:
         server = subprocess.Popen([*cmd, *options], stdout=subprocess.DEVNULL, stderr=err)
     url = f"http://127.0.0.1:{port}"
@@ -84,6 +87,15 @@ def test_serve_rebuilds_when_a_post_changes(tmp_path):
         assert edit_until(post, "---\ntitle: After\n---\nSecond text\n", lambda: "Second text" in fetch(url + NOTE)[1])
         status, body = fetch(f"{url}/no-such-page.html")
         assert status == 404 and "Page not found" in body and "build-error" not in body
+
+
+def test_serve_shows_an_edit_first_and_its_search_index_follows(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, GOOD)
+    with serving(root, search=True) as (url, _, _):
+        assert "First" in search_records(root / "_site").get(NOTE, "")
+        assert edit_until(post, "---\ntitle: After\n---\nZebra text\n", lambda: "Zebra" in fetch(url + NOTE)[1])
+        assert wait_for(lambda: "Zebra" in search_records(root / "_site").get(NOTE, ""), seconds=30)
 
 
 def test_serve_survives_a_failing_build_and_shows_the_error(tmp_path):

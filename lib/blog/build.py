@@ -283,7 +283,7 @@ def build(
     out: Path | None = None,
     *,
     strict: bool = False,
-    search: bool = True,
+    search: bool | str = True,
     cache: Path | None = None,
     log: Callable[[str], None] = print,
     answers: bool = False,

@@ -12,10 +12,11 @@ import html
 import io
 import os
 import re
+import shutil
 import sys
 import threading
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +42,8 @@ class Status:
 
     error: str | None = None  # the last build's error; None once a build succeeds
     baseurl: str = ""
+    building: threading.Lock = field(default_factory=threading.Lock)  # a build, or swapping a new index in
+    generation: int = 0  # builds so far: an index made for an older one is dropped
 
 
 def with_banner(page: bytes, error: str) -> bytes:
@@ -140,10 +143,16 @@ def baseurl(root: Path, old: str) -> str:
 
 
 def rebuild(args, status: Status) -> None:
-    "Build once. No failure, however unexpected, may stop the server: it is shown instead, until a build succeeds."
+    """Build once. No failure, however unexpected, may stop the server: it is shown instead, until a build succeeds.
+    The pages come first; a changed site keeps its previous search index until `index_behind` has the new one."""
     try:
-        build(args.root, args.out, strict=args.strict, search=args.search, cache=args.cache)
+        with status.building:
+            status.generation += 1
+            posts = build(args.root, args.out, strict=args.strict, search="later" if args.search else False,
+                          cache=args.cache)  # fmt: skip
         status.error = None
+        if args.search:
+            threading.Thread(target=index_behind, args=(args, status, posts, status.generation), daemon=True).start()
     except BuildError as e:
         status.error = str(e)
     except Exception as e:  # a bug in the builder: the writer can still fix the source, or read the last site
@@ -151,6 +160,32 @@ def rebuild(args, status: Status) -> None:
     status.baseurl = baseurl(args.root, status.baseurl)
     if status.error:
         print(f"error: {status.error}", file=sys.stderr, flush=True)
+
+
+def index_behind(args, status: Status, posts: list, generation: int) -> None:
+    """The search index of the site just built, made while the site is already served, and checked for hidden
+    lines before it replaces the old one. A newer build makes it moot: that build's own indexer follows."""
+    from lib.blog.audit import index_leaks
+    from lib.blog.write import locked, new_index, put_index
+
+    out = (args.out or args.root / "_site").resolve()
+    work = None
+    try:
+        work = new_index(out)  # pagefind reads the site as served; a build swapping it meanwhile moots this one
+        for post, name, line in index_leaks(posts, work) if work else []:
+            raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
+        with status.building:
+            if work and generation == status.generation:
+                with locked(out):
+                    put_index(out, work)
+                print("search index updated", file=sys.stderr, flush=True)
+    except (BuildError, OSError) as e:
+        if generation == status.generation:  # a newer build may have cleared our folder away: moot, not an error
+            status.error = str(e)
+            print(f"error: {status.error}", file=sys.stderr, flush=True)
+    finally:
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def start(out: Path, host: str, port: int, status: Status) -> ThreadingHTTPServer:

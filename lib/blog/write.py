@@ -49,9 +49,11 @@ def locked(out: Path) -> Iterator[None]:
         yield
 
 
-def index_search(folder: Path) -> None:
-    "Full-text search index by pagefind (its pip wheel carries the binary; no network needed)."
+def index_search(folder: Path, output: Path | None = None) -> None:
+    """Full-text search index by pagefind (its pip wheel carries the binary; no network needed), into
+    `folder/pagefind`, or into `output`."""
     cmd = [sys.executable, "-m", "pagefind", "--site", str(folder), "--silent"]
+    cmd += ["--output-path", str(output)] if output else []
     try:
         result = subprocess.run(
             cmd,
@@ -66,17 +68,50 @@ def index_search(folder: Path) -> None:
         raise BuildError(folder, f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes]) -> bool:
-    "The search index only depends on the pages: when none changed, the previous index is copied. Is it new?"
-    pages = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()) if k.endswith(".html")))
+def pages_digest(files: dict[str, bytes]) -> str:
+    "What the search index depends on: every page's path and bytes."
+    return hashlib.sha256(
+        b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()) if k.endswith(".html"))
+    ).hexdigest()
+
+
+def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes], later: bool = False) -> bool:
+    """The search index only depends on the pages: when none changed, the previous index is copied. Is it new?
+    `later`: a changed site keeps the previous index for now (`make serve` builds the new one in the background)."""
+    pages = pages_digest(files)
     stamp = out / "pagefind" / "pages.sha256"
     # An index that came with a clone was not built here: its scripts are not to be trusted.
-    if stamp.is_file() and stamp.read_text() == pages.hexdigest() and not tracked(out):
+    trusted = (out / "pagefind").is_dir() and not tracked(out)
+    if trusted and (later or stamp.is_file() and stamp.read_text() == pages):
         shutil.copytree(out / "pagefind", tmp / "pagefind", symlinks=True, copy_function=link_or_copy)
         return False
     index_search(tmp)
-    (tmp / "pagefind" / "pages.sha256").write_text(pages.hexdigest())
+    (tmp / "pagefind" / "pages.sha256").write_text(pages)
     return True
+
+
+def new_index(out: Path) -> Path | None:
+    """A search index of the site in `out`, made in a folder beside it (its `pagefind/`), or None when the
+    site's own index is current. `make serve` makes it after the pages are served, then `put_index`."""
+    html = sorted(p for p in out.rglob("*.html") if "pagefind" not in p.relative_to(out).parts)
+    pages = pages_digest({p.relative_to(out).as_posix(): p.read_bytes() for p in html})
+    stamp = out / "pagefind" / "pages.sha256"
+    if stamp.is_file() and stamp.read_text() == pages:
+        return None
+    work = Path(tempfile.mkdtemp(prefix=f"{out.name}.index-", dir=out.parent))
+    try:
+        index_search(out, work / "pagefind")
+        (work / "pagefind" / "pages.sha256").write_text(pages)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work
+
+
+def put_index(out: Path, work: Path) -> None:
+    "Swap the index `new_index` made in for the site's own. Call it holding `locked(out)`."
+    swap(work / "pagefind", out / "pagefind")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def link_or_copy(source: str, target: str) -> None:
@@ -103,16 +138,16 @@ def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
             path.write_bytes(data)
 
 
-def write_site(files: dict[str, bytes], out: Path, search: bool = True, check=None, blob=None) -> None:
+def write_site(files: dict[str, bytes], out: Path, search: bool | str = True, check=None, blob=None) -> None:
     """Write `files` into a fresh folder, index it, run `check(folder, indexed)` on it, then swap it in.
-    Call it while holding `locked(out)`. `blob`: see `write_files`."""
+    Call it while holding `locked(out)`. `blob`: see `write_files`. `search="later"`: see `reuse_or_index`."""
     out = out.resolve()
     remove_leftovers(out)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
     try:
         tmp.chmod(0o755)
         write_files(tmp, files, blob)
-        indexed = reuse_or_index(tmp, out, files) if search else False
+        indexed = reuse_or_index(tmp, out, files, later=search == "later") if search else False
         if check:
             check(tmp, indexed)
         swap(tmp, out)
@@ -123,7 +158,7 @@ def write_site(files: dict[str, bytes], out: Path, search: bool = True, check=No
 
 def remove_leftovers(out: Path) -> None:
     "Temporary and old folders of a build that was killed (we hold the lock, so none is in use)."
-    for path in out.parent.glob(f"{out.name}.tmp-*"):
+    for path in [*out.parent.glob(f"{out.name}.tmp-*"), *out.parent.glob(f"{out.name}.index-*")]:
         shutil.rmtree(path, ignore_errors=True)
     shutil.rmtree(out.with_name(f"{out.name}.old"), ignore_errors=True)
 
