@@ -5,42 +5,22 @@ on 127.0.0.1 under its baseurl. Outside CI a machine without Chromium skips thes
 in CI (CI=true) a missing browser is a failure.
 """
 
-import functools
-import os
 import re
-import shutil
-import threading
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
+from browsing import require_chromium, served
 
 from lib.blog.build import build
 from lib.blog.config import load_config
 
 ROOT = Path(__file__).parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-quic", "--disable-gpu", "--no-first-run"]  # fmt: skip
 POST = "/2021/08/20/pytorch-broadcasting.html"
 BASEURL = load_config(ROOT).baseurl.rstrip("/")  # served under it, as GitHub Pages serves the blog
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Chromium is missing: `apt-get install -y chromium` (.ci/run does this)")
-    pytest.skip("Chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def translate_path(self, path):
-        if not path.startswith(BASEURL + "/"):
-            return str(Path(self.directory) / "outside-the-baseurl")
-        return super().translate_path(path[len(BASEURL) :])
-
-    def log_message(self, *args):
-        pass
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +32,8 @@ def site_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(site_dir):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site_dir)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}{BASEURL}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with served(site_dir, BASEURL) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,44 +2,27 @@
 with no network: its Altair charts draw from the site's own copies of vega, and nothing is requested
 from another host until the reader clicks an embed."""
 
-import functools
-import os
-import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from browsing import launch, require_chromium, served
 
 from lib.blog.build import build
 
 CORPUS = Path(__file__).parents[2] / "shared" / "fastpages-corpus" / "fastpages" / "site"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-quic", "--disable-gpu", "--no-first-run"]  # fmt: skip
 POST = "/jupyter/2020/02/20/test.html"
 
 if not CORPUS.is_dir():
     pytest.skip("../shared/fastpages-corpus is not beside this clone", allow_module_level=True)
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Chromium is missing: `apt-get install -y chromium` (.ci/run does this)")
-    pytest.skip("Chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     out = tmp_path_factory.mktemp("fastpages") / "_site"
     build(CORPUS, out, search=False, log=lambda _: None)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(out) as url:
+        yield url
 
 
 @pytest.fixture
@@ -48,7 +31,7 @@ def page(base_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         page = browser.new_page()
         page.set_default_timeout(20_000)
         page.outside = []

@@ -4,18 +4,15 @@ accessibility (axe-core) and the site without JavaScript.
 Browser tests build the repository's own site and serve it on 127.0.0.1 under its baseurl, as test_browser.py does.
 """
 
-import functools
 import json
 import os
 import re
-import shutil
-import threading
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import nbformat
 import pytest
+from browsing import HAS_CHROMIUM, MISSING_IN_CI, needs_chromium, served
 from helpers import built, markdown_post, page, site
 
 from lib.blog.build import build
@@ -25,48 +22,21 @@ from lib.blog.read import read_post
 from lib.blog.render import Link, Neighbours, neighbours, page_env, reading_minutes, render_post
 
 ROOT = Path(__file__).parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-quic", "--disable-gpu", "--no-first-run"]  # fmt: skip
 NOTEBOOK = "/2021/08/20/pytorch-broadcasting.html"
 MARKDOWN = "/2021/09/04/teachers-guide.html"
 PAGES = ["/", NOTEBOOK, MARKDOWN, "/categories.html", "/search.html"]
 BASEURL = load_config(ROOT).baseurl.rstrip("/")  # served under it, as GitHub Pages serves the blog
 DARK_BG, LIGHT_BG = "rgb(13, 17, 23)", "rgb(255, 255, 255)"
-BROWSER = Path(CHROMIUM).exists()
-if not BROWSER and os.environ.get("CI"):
-    raise RuntimeError("Chromium is missing: `apt-get install -y chromium` (.ci/run does this)")
-needs_browser = pytest.mark.skipif(not BROWSER, reason="Chromium is not installed (apt-get install -y chromium)")
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def translate_path(self, path):
-        if not path.startswith(BASEURL + "/"):
-            return str(Path(self.directory) / "outside-the-baseurl")
-        return super().translate_path(path[len(BASEURL) :])
-
-    def log_message(self, *args):
-        pass
+if not HAS_CHROMIUM and os.environ.get("CI"):
+    raise RuntimeError(MISSING_IN_CI)
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     out = tmp_path_factory.mktemp("site") / "_site"
     build(ROOT, out, search=True, log=lambda _: None)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}{BASEURL}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with served(out, BASEURL) as url:
+        yield url
 
 
 @pytest.fixture
@@ -99,7 +69,7 @@ def background(tab) -> str:
 # Dark mode
 
 
-@needs_browser
+@needs_chromium
 @pytest.mark.parametrize("scheme, colour", [("dark", DARK_BG), ("light", LIGHT_BG)])
 def test_theme_follows_the_system_by_default(open_page, scheme, colour):
     tab = open_page(NOTEBOOK, color_scheme=scheme)
@@ -109,7 +79,7 @@ def test_theme_follows_the_system_by_default(open_page, scheme, colour):
     assert code.evaluate("el => getComputedStyle(el).backgroundColor") != colour  # code stands out in both
 
 
-@needs_browser
+@needs_chromium
 def test_theme_toggle_choice_is_remembered_across_reloads(open_page):
     tab = open_page(NOTEBOOK, color_scheme="light")
     toggle = tab.locator("button.theme-toggle")
@@ -144,7 +114,7 @@ class Head(HTMLParser):
         self.in_head = self.in_head and tag != "head"
 
 
-@needs_browser
+@needs_chromium
 def test_theme_is_set_before_the_first_paint(open_page, base_url):
     import urllib.request
 
@@ -159,13 +129,13 @@ def test_theme_is_set_before_the_first_paint(open_page, base_url):
     assert tab.evaluate("window.firstFrame") == "dark"
 
 
-@needs_browser
+@needs_chromium
 def test_theme_query_overrides_for_one_view_without_storing_it(open_page):
     tab = open_page("/?theme=dark", color_scheme="light")
     assert background(tab) == DARK_BG and tab.evaluate("localStorage.getItem('theme')") is None
 
 
-@needs_browser
+@needs_chromium
 def test_dark_mode_gives_transparent_output_images_a_light_backdrop(open_page):
     tab = open_page(NOTEBOOK, color_scheme="dark")
     image = tab.locator(".output_png img").first
@@ -180,7 +150,7 @@ def cell_source(cell_id: str) -> str:
     return next(c.source for c in nb.cells if c.get("id") == cell_id)
 
 
-@needs_browser
+@needs_chromium
 def test_copy_button_copies_exactly_a_notebook_cells_code(open_page):
     tab = open_page(NOTEBOOK, permissions=["clipboard-read", "clipboard-write"])
     button = tab.locator(".code_cell .copy-button >> visible=true").first
@@ -190,7 +160,7 @@ def test_copy_button_copies_exactly_a_notebook_cells_code(open_page):
     assert button.inner_text() == "Copied"
 
 
-@needs_browser
+@needs_chromium
 def test_copy_button_works_from_the_keyboard_on_markdown_code(open_page):
     tab = open_page(MARKDOWN, permissions=["clipboard-read", "clipboard-write"])
     button = tab.locator("pre.highlight").first.locator("xpath=..").get_by_role("button", name="Copy")
@@ -201,7 +171,7 @@ def test_copy_button_works_from_the_keyboard_on_markdown_code(open_page):
     assert tab.evaluate("navigator.clipboard.readText()") == want
 
 
-@needs_browser
+@needs_chromium
 @pytest.mark.parametrize(
     "lexer, session, code",
     [
@@ -221,14 +191,14 @@ def test_copying_a_console_session_leaves_out_prompts_and_output(open_page, lexe
     assert tab.evaluate("navigator.clipboard.readText()") == code
 
 
-@needs_browser
+@needs_chromium
 def test_every_code_block_gets_one_copy_button(open_page):
     tab = open_page(NOTEBOOK)
     blocks = tab.locator(".input_area pre, .highlight pre, pre.highlight").count()
     assert blocks > 10 and tab.locator("button.copy-button").count() == blocks
 
 
-@needs_browser
+@needs_chromium
 def test_heading_anchors_show_on_hover_and_focus(open_page):
     tab = open_page(NOTEBOOK)
     heading = tab.locator(".post-content h1#training-and-validation-data")
@@ -325,7 +295,7 @@ def test_post_header_shows_its_reading_time(tmp_path):
 # Print
 
 
-@needs_browser
+@needs_chromium
 def test_print_shows_the_post_alone_with_code_wrapped_and_unfolded(open_page):
     tab = open_page(NOTEBOOK, viewport={"width": 600, "height": 800})
     tab.emulate_media(media="print")
@@ -339,7 +309,7 @@ def test_print_shows_the_post_alone_with_code_wrapped_and_unfolded(open_page):
 # Accessibility
 
 
-@needs_browser
+@needs_chromium
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", PAGES)
 def test_axe_finds_no_violations(open_page, path, scheme):
@@ -359,7 +329,7 @@ def test_axe_finds_no_violations(open_page, path, scheme):
 # JavaScript off
 
 
-@needs_browser
+@needs_chromium
 def test_without_javascript_a_post_shows_fully(open_page):
     tab = open_page(NOTEBOOK, java_script_enabled=False)
     assert tab.locator("nav.toc a").count() >= 5 and tab.locator("nav.toc").is_visible()
@@ -367,7 +337,7 @@ def test_without_javascript_a_post_shows_fully(open_page):
     assert tab.locator(".copy-button, .heading-anchor").count() == 0 and not tab.locator(".theme-toggle").is_visible()
 
 
-@needs_browser
+@needs_chromium
 def test_without_javascript_collapsed_code_opens_on_click(open_page):
     tab = open_page(NOTEBOOK, java_script_enabled=False)
     fold = tab.locator("details.code-fold").first
@@ -376,7 +346,7 @@ def test_without_javascript_collapsed_code_opens_on_click(open_page):
     assert fold.locator("pre").first.is_visible()
 
 
-@needs_browser
+@needs_chromium
 @pytest.mark.parametrize("scheme, colour", [("dark", DARK_BG), ("light", LIGHT_BG)])
 def test_without_javascript_the_theme_follows_the_system(open_page, scheme, colour):
     tab = open_page(NOTEBOOK, java_script_enabled=False, color_scheme=scheme)

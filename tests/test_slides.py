@@ -6,29 +6,26 @@ the speaker view on a small deck of their own. They drive Debian's Chromium as t
 """
 
 import contextlib
-import functools
 import os
 import re
-import shutil
-import threading
 from html.parser import HTMLParser
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from browsing import HAS_CHROMIUM, NO_CHROMIUM, served
 from helpers import CONFIG, built, notebook, page, site
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
 from lib.blog.audit import search_records
 from lib.blog.build import build
+from lib.blog.config import load_config
 
 ROOT = Path(__file__).parents[1]
 DECKS = [path.stem[len("2021-08-20-") :] for path in sorted((ROOT / "_notebooks").glob("*.ipynb"))]
-HAS_BROWSER = Path(shutil.which("chromium") or "/usr/bin/chromium").exists() or os.environ.get("CI")
-if HAS_BROWSER:  # in CI, test_browser fails on a missing Chromium; elsewhere the browser tests skip
-    from test_browser import BASEURL, Quiet, browser  # noqa: F401  (browser: a fixture)
-browser_test = pytest.mark.skipif(not HAS_BROWSER, reason="Chromium is not installed (apt-get install -y chromium)")
+BASEURL = load_config(ROOT).baseurl.rstrip("/")  # served under it, as GitHub Pages serves the blog
+# In CI a missing Chromium fails these tests (and test_browser says why); elsewhere they skip.
+browser_test = pytest.mark.skipif(not HAS_CHROMIUM and not os.environ.get("CI"), reason=NO_CHROMIUM)
 
 
 def md(text: str):
@@ -211,23 +208,15 @@ def small_site(tmp_path_factory) -> Path:
     return built(root)
 
 
-@contextlib.contextmanager
-def served(folder: Path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}{BASEURL}"
-    server.shutdown()
-
-
 @pytest.fixture(scope="module")
 def real_url(real_site):
-    with served(real_site) as url:
+    with served(real_site, BASEURL) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def small_url(small_site):
-    with served(small_site) as url:
+    with served(small_site, BASEURL) as url:
         yield url
 
 

@@ -1,22 +1,14 @@
 "Chart libraries from the site, not a CDN: notebook outputs of Altair, Plotly and Bokeh load the vendored copies."
 
-import functools
 import re
-import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
+from browsing import launch, needs_chromium, served
 from helpers import built, notebook, page, site
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
 from lib.blog.build import build
 from lib.blog.vendor import localize
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-quic", "--disable-gpu", "--no-first-run"]  # fmt: skip
 
 # What Altair 4 writes for a chart (its `html` renderer, as in fastpages' own notebooks), cut to a small spec.
 ALTAIR = """<div id="altair-viz-1"></div>
@@ -315,40 +307,30 @@ def test_bokeh_left_on_its_cdn_is_a_warning(tmp_path):
     assert any(warning in m for m in messages), messages
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def draw_offline(out: Path, *selectors: str, url: str = "2020/01/01/post.html") -> tuple[list, list]:
     "Open `url` of the site in `out` in Chromium until the selectors show: (requests to other hosts, page errors)."
     from playwright.sync_api import sync_playwright
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base, outside, errors = f"http://127.0.0.1:{server.server_port}", [], []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            tab = browser.new_page()
-            tab.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:")) else None)
-            tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.goto(f"{base}/{url}", wait_until="networkidle")
-            for selector in selectors:
-                tab.wait_for_selector(selector, timeout=15_000)
-            browser.close()
-    finally:
-        server.shutdown()
+    outside, errors = [], []
+    with served(out) as base, sync_playwright() as p:
+        browser = launch(p)
+        tab = browser.new_page()
+        tab.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:")) else None)
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(f"{base}/{url}", wait_until="networkidle")
+        for selector in selectors:
+            tab.wait_for_selector(selector, timeout=15_000)
+        browser.close()
     return outside, errors
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install -y chromium)")
+@needs_chromium
 def test_an_altair_chart_draws_with_nothing_from_another_host(tmp_path):
     out = chart_site(tmp_path, ALTAIR) / "_site"
     assert draw_offline(out, "#altair-viz-1 canvas, #altair-viz-1 svg") == ([], [])
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install -y chromium)")
+@needs_chromium
 def test_a_bokeh_plot_draws_with_nothing_from_another_host(tmp_path):
     # BokehJS puts its plot's element in place of the div, and draws in its shadow root, which Playwright's
     # CSS selectors reach into
