@@ -37,7 +37,7 @@ def key_checks(key: Path) -> list[str]:
     "The source of each exercise's check cell in the student notebook made from the key, in order."
     _, nb = load(key)
     student = student_notebook(nb, key)
-    found = [c.source for c in student.cells if c.metadata.get("nbgrader", {}).get("grade") is True]
+    found = [c.source for c in student.cells if is_check(c)]
     if not found:
         raise BuildError(key, "has no exercise with checks to grade")
     return found
@@ -46,19 +46,13 @@ def key_checks(key: Path) -> list[str]:
 def graded_cells(cells: list[dict], checks: list[str]) -> list[dict]:
     """The submission's cells with its check cells replaced by the key's: each goes after the k-th exercise
     cell (tagged `exercise`), or at the end when the student removed that exercise."""
-    kept = [c for c in cells if not is_check_dict(c)]
+    kept = [c for c in cells if not is_check(c)]
     spots = [i for i, c in enumerate(kept) if "exercise" in c.get("metadata", {}).get("tags", [])]
     for k in reversed(range(len(checks))):
         at = spots[k] + 1 if k < len(spots) else len(kept)
         cell = {"cell_type": "code", "source": checks[k], "metadata": {"grade_id": k}, "outputs": []}
         kept.insert(at, cell)
     return kept
-
-
-def is_check_dict(cell: dict) -> bool:
-    source = cell.get("source", "")
-    node = type("Cell", (), {"cell_type": cell.get("cell_type"), "source": "".join(source)})
-    return is_check(node) or cell.get("metadata", {}).get("nbgrader", {}).get("grade") is True
 
 
 def run_one(cells: list[dict], folder: str, timeout: int) -> dict:

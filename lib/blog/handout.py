@@ -59,7 +59,12 @@ def solution_lines(cell) -> list[str]:
 
 
 def is_check(cell) -> bool:
-    return cell.cell_type == "code" and parse_flags(cell.source)[1].get("checks", "").lower() == "true"
+    """A cell of checks: flagged `#| checks: true` (in the key), or marked autograded by nbgrader's metadata
+    (in a student notebook). A cell may be a notebook node or the plain JSON of a submission."""
+    source = cell["source"]
+    text = "".join(source) if isinstance(source, list) else source
+    flagged = cell["cell_type"] == "code" and parse_flags(text)[1].get("checks", "").lower() == "true"
+    return flagged or cell.get("metadata", {}).get("nbgrader", {}).get("grade") is True
 
 
 def expectations(cell, path, number: int) -> list[dict]:
