@@ -147,8 +147,65 @@ def test_leftovers_of_a_killed_build_are_removed(tmp_path):
     markdown_post(root, MD.format(title="Good", extra=""))
     (root / "_site.tmp-abc123").mkdir()
     (root / "_site.old").mkdir()
+    (root / "_site.undo-abc123").mkdir()
     built(root)
     assert sorted(p.name for p in root.iterdir() if p.name.startswith("_site")) == ["_site", "_site.lock"]
+
+
+def test_a_rebuild_rewrites_only_what_changed(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Kept", extra=""), name="2020-01-02-kept.md")
+    edited = markdown_post(root, MD.format(title="Edited", extra=""), name="2020-01-03-edited.md")
+    out = built(root, cache=root / ".cache/blog")
+    before = {p.name: p.stat().st_ino for p in out.rglob("*.html")}
+    edited.write_text(edited.read_text() + "One more line.\n")  # the title stays: the neighbour's links do too
+    built(root, cache=root / ".cache/blog")
+    after = {p.name: p.stat().st_ino for p in out.rglob("*.html")}
+    assert after["edited.html"] != before["edited.html"] and "One more line" in page(root, "2020/01/03/edited.html")
+    assert after["kept.html"] == before["kept.html"]  # the same file, not a copy
+
+
+def test_a_rebuild_removes_the_pages_of_a_deleted_post_and_their_folders(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Kept", extra=""), name="2020-01-02-kept.md")
+    gone = markdown_post(root, MD.format(title="Gone", extra=""), name="2021-05-06-gone.md")
+    out = built(root)
+    (out / "stray.txt").write_text("not made by the build")
+    gone.unlink()
+    built(root)
+    assert not (out / "2021").exists() and not (out / "stray.txt").exists()
+    assert (out / "2020/01/02/kept.html").is_file()
+
+
+def test_a_link_planted_in_the_site_is_not_followed(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""))
+    out = built(root)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(out / "2020")
+    (out / "2020").symlink_to(outside, target_is_directory=True)
+    (out / "index.html").unlink()
+    (out / "index.html").symlink_to(tmp_path / "secret.txt")
+    built(root)
+    assert list(outside.iterdir()) == [] and not (tmp_path / "secret.txt").exists()
+    assert not (out / "2020").is_symlink() and (out / "2020/01/02/note.html").is_file()
+    assert not (out / "index.html").is_symlink()
+
+
+def test_a_failed_update_puts_every_file_back(tmp_path):
+    out = tmp_path / "_site"
+    write.write_site({"a.html": b"old a", "old/b.html": b"old b"}, out, search=False)
+    before = snapshot(out)
+
+    def failing(folder, indexed):
+        raise BuildError(folder, "a check failed")
+
+    new = {"a.html": b"new a", "old": b"a file where a folder was", "c/d.html": b"new"}
+    with pytest.raises(BuildError, match="a check failed"):
+        write.write_site(new, out, search=False, check=failing)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]  # no undo folder left behind
 
 
 def test_a_second_build_at_the_same_time_stops_with_a_clear_message(good, capsys):
@@ -178,6 +235,19 @@ def test_a_corrupt_cache_entry_is_a_miss(tmp_path):
         if path.is_file() and path.name != ".gitignore":
             path.write_bytes(b"\x80garbage{")
     assert page(built(root, cache=root / ".cache/blog").parent) == first
+
+
+@pytest.mark.parametrize("tampered", [b"<p>edited</p>", b"X" * 200])
+def test_a_page_edited_in_the_site_is_rebuilt_not_trusted(tmp_path, tampered):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""))
+    out = built(root, cache=root / ".cache/blog")
+    first = page(root, "2020/01/02/note.html")
+    time.sleep(0.05)  # file times tick in milliseconds: the edit must come after the build's own write
+    with open(out / "2020/01/02/note.html", "r+b") as f:  # in place: the page shares its inode with the cache's blob
+        f.write(tampered)
+    built(root, cache=root / ".cache/blog")
+    assert page(root, "2020/01/02/note.html") == first
 
 
 def test_a_cache_entry_tracked_by_git_is_ignored(tmp_path):

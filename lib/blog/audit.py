@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from lib.blog.cache import content
 from lib.blog.errors import BuildError
 from lib.blog.flags import SOLUTION_TAGS, markdown_solution, parse_flags
 from lib.blog.paths import is_remote, url_to_file
@@ -177,7 +178,7 @@ def audit(posts, files, folder: Path, offline: bool, warn: Callable[[str], None]
     for name, data in files.items():
         if not name.endswith((".html", ".css")):
             continue
-        for url in known[name] if name in known else outside_loads(name, data):
+        for url in known[name] if name in known else outside_loads(name, content(data)):
             source = files.owner.get(name, name) if hasattr(files, "owner") else name
             message = f"{name} loads {url} from another host"
             if offline:

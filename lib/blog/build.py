@@ -21,7 +21,7 @@ from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
 from lib.blog.jekyll import load_data
 from lib.blog.nbfile import notebook_node
-from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files
+from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files, vendored_of
 from lib.blog.paths import SiteFiles, check_url
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
@@ -110,6 +110,7 @@ class Renderer:
             "links": post.linked_posts,
             "shared": sorted(shared_files(post, files)),
             "loads": loads_of(files),
+            "vendored": vendored_of(files),
         }
         return files, meta
 
@@ -212,18 +213,26 @@ def stale(post: Post, root: Path, cache: Cache | None) -> tuple[str, str] | None
     return ("stale", f"{post.path.relative_to(root)} ({', '.join(why)} changed)") if why else None
 
 
-def stale_kept(post: Post, root: Path, cache: Cache | None, reads: ReadCache | None) -> tuple[str, str] | None:
+def stale_kept(
+    post: Post, root: Path, cache: Cache | None, reads: ReadCache | None, seen: dict
+) -> tuple[str, str] | None:
     """`stale`, remembered beside the unchanged notebook with what else it depends on (`surroundings`): a warm
-    build then reads no notebook at all."""
+    build then reads no notebook at all. `seen`: surroundings already worked out in this build, by data folders."""
     if post.kind != "notebook" or reads is None:
         return stale(post, root, cache)
     kept, memo = reads.get(post.path, "stale"), data_memo(cache)
-    if isinstance(kept, dict) and kept.get("around") == surroundings(root, kept.get("folders", []), memo):
+
+    def around(folders: list[str]) -> str:
+        if tuple(folders) not in seen:
+            seen[tuple(folders)] = surroundings(root, folders, memo)
+        return seen[tuple(folders)]
+
+    if isinstance(kept, dict) and kept.get("around") == around(kept.get("folders", [])):
         return tuple(kept["verdict"]) if kept.get("verdict") else None
     from lib.blog.execute import blog_meta
 
     verdict, folders = stale(post, root, cache), sorted(blog_meta(post.notebook(), "stamp", "data"))
-    reads.put(post.path, "stale", {"folders": folders, "around": surroundings(root, folders, memo), "verdict": verdict})
+    reads.put(post.path, "stale", {"folders": folders, "around": around(folders), "verdict": verdict})
     return verdict
 
 
@@ -258,7 +267,8 @@ def read_kept(path: Path, strict: bool, reads: ReadCache | None) -> Post:
 def stale_summary(posts: list[Post], root: Path, cache: Cache | None, reads: ReadCache | None = None) -> list[str]:
     "One warning line per kind of doubt, however many notebooks share it."
     found: dict[str, list[str]] = {}
-    for kind, note in filter(None, (stale_kept(p, root, cache, reads) for p in posts)):
+    seen: dict[tuple, str] = {}  # surroundings by data folders: lib's fingerprint once a build, not once a notebook
+    for kind, note in filter(None, (stale_kept(p, root, cache, reads, seen) for p in posts)):
         found.setdefault(kind, []).append(note)
     return [STALE[kind].format(n=len(notes), names="; ".join(notes)) for kind, notes in found.items()]
 
@@ -306,11 +316,12 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
         post.solutions = "shown"
     links = {post.path.resolve(): post.url for post in posts}
     args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
-    renderer, files, cached, loads = Renderer(site, store, *args[1:]), SiteFiles(), 0, {}
+    renderer, files, cached, loads, vendored = Renderer(site, store, *args[1:]), SiteFiles(), 0, {}, {}
     renderer.salt += b"answers shown" if answers else b""
     for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
         loads |= meta["loads"]
+        vendored |= meta["vendored"]
         for warning in post.warnings:
             if strict:
                 raise BuildError(post.path, f"{warning} (--strict)")
@@ -325,7 +336,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     files.add(pages, "the site's own pages", shared={p for p in pages if p.startswith("images/")})
     feed = remembered(renderer, "feed.xml", [feed_fields(p) for p in posts], lambda: atom_feed(posts, site))
     files.add({"feed.xml": feed, "sitemap.xml": sitemap(posts, site)}, "the site's feed")
-    files.add(vendor_files(files), "the site's vendored libraries")
+    files.add(vendor_files(files, vendored), "the site's vendored libraries")
 
     def check(folder: Path, indexed: bool) -> None:
         warn = lambda w: log(f"warning: {w}")  # noqa: E731

@@ -15,6 +15,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from lib.blog.errors import BuildError
+
 
 def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
     "Replace `path` whole: a reader, or a kill midway, sees the old file or the new one, never part of one."
@@ -71,42 +73,59 @@ class Cache:
         self.used: set[str] = set()
         self.kept: set[str] = set()  # digests of the blobs the used entries name, for `prune`
         self.blobs: dict[str, Path] = {}  # sha256 digest -> blob file, for the writer to link instead of copy
+        self.digests: dict[int, tuple[bytes, str]] = {}  # id -> (bytes, digest) of what `put` hashed; holding the
+        # bytes keeps the id from being reused, so the writer need not hash a fresh page a second time
 
-    def get(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
-        "(meta, files) stored under `key`, or None for a miss."
+    def get(self, key: str) -> tuple[dict, dict[str, Stored]] | None:
+        """(meta, files) stored under `key`, or None for a miss. The files are not read: each blob must still
+        have the size and mtime it had when it was stored (a blob edited through a hard link into the site
+        fails this), and its hash is checked whenever its bytes are read (`Stored.read`)."""
         self.used.add(key)
         entry = read_json(self.folder / "entries" / f"{key}.json", self.ignore)
         if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
             return None
-        files = {}
+        files, stats = {}, entry.get("stats") or {}
         for rel, digest in entry["files"].items():
             blob = self.folder / "blobs" / str(digest)
-            data = None if self.ignore and blob.resolve() in self.ignore else _read(blob)
-            if data is None or hashlib.sha256(data).hexdigest() != digest:
+            if self.ignore and blob.resolve() in self.ignore:
                 return None
-            files[rel] = data
+            try:
+                st = os.stat(blob)
+            except OSError:
+                return None
+            if stats.get(digest) != [st.st_size, st.st_mtime_ns]:
+                return None
+            files[rel] = Stored(blob, digest, st.st_size)
             self.blobs[digest] = blob
         self.kept |= set(entry["files"].values())
         return entry.get("meta", {}), files
 
     def put(self, key: str, meta: dict, files: dict[str, bytes]) -> None:
         "Store blobs first and the entry last, so a killed build leaves no entry without its files."
-        digests = {}
+        digests, stats = {}, {}
         for rel, data in files.items():
-            digests[rel] = hashlib.sha256(data).hexdigest()
-            blob = self.folder / "blobs" / digests[rel]
-            if not blob.exists():
-                write_atomic(blob, data, sync=False)  # a torn blob fails its hash check: a miss
-            self.blobs[digests[rel]] = blob
-        entry = json.dumps({"meta": meta, "files": digests}, sort_keys=True).encode()
-        # No fsync: after a crash a torn entry is not JSON, and an entry whose blob was lost fails its hash
-        # check; either is a miss, and syncing a thousand entries would double a cold build.
+            digests[rel] = digest = digest_of(data)
+            blob = self.folder / "blobs" / digest
+            if _read(blob) != data:  # missing, or edited through a hard link into the site: written anew
+                write_atomic(blob, content(data), sync=False)  # a torn blob fails its size or hash check: a miss
+            st = blob.stat()
+            stats[digest] = [st.st_size, st.st_mtime_ns]
+            self.blobs[digest] = blob
+            self.digests[id(data)] = data, digest
+        entry = json.dumps({"meta": meta, "files": digests, "stats": stats}, sort_keys=True).encode()
+        # No fsync: after a crash a torn entry is not JSON, and an entry whose blob was lost fails its checks;
+        # either is a miss, and syncing a thousand entries would double a cold build.
         write_atomic(self.folder / "entries" / f"{key}.json", entry, sync=False)
         self.used.add(key)
         self.kept |= set(digests.values())
 
-    def blob(self, data: bytes) -> Path | None:
+    def blob(self, data: bytes | Stored) -> Path | None:
         "The blob holding `data`, if this build read or wrote one."
+        if isinstance(data, Stored):
+            return data.path
+        known = self.digests.get(id(data))
+        if known and known[0] is data:
+            return self.blobs.get(known[1])
         return self.blobs.get(hashlib.sha256(data).hexdigest()) if len(data) > 4096 else None
 
     def prune(self) -> None:
@@ -117,6 +136,33 @@ class Cache:
         for blob in (self.folder / "blobs").glob("*"):
             if blob.name not in self.kept:
                 blob.unlink(missing_ok=True)
+
+
+class Stored:
+    "A file the render cache holds, read only when its bytes are needed: a warm build links it into the site unread."
+
+    __slots__ = ("path", "digest", "size")
+
+    def __init__(self, path: Path, digest: str, size: int):
+        self.path, self.digest, self.size = path, digest, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self) -> bytes:
+        data = _read(self.path)
+        if data is None or hashlib.sha256(data).hexdigest() != self.digest:
+            raise BuildError(self.path, "changed in the render cache during the build; build again")
+        return data
+
+
+def content(data: bytes | Stored) -> bytes:
+    "The bytes of a site file, read from the cache if it is a `Stored` one."
+    return data.read() if isinstance(data, Stored) else data
+
+
+def digest_of(data: bytes | Stored) -> str:
+    return data.digest if isinstance(data, Stored) else hashlib.sha256(data).hexdigest()
 
 
 def _read(path: Path) -> bytes | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from lib.blog.cache import content
 from lib.blog.paths import url_to_file
 from lib.blog.read import Post
 from lib.blog.render import ASSETS, URLS, pygments_css, render_page, site_image
@@ -95,10 +96,18 @@ def index_pages(posts: list[Post], env: jinja2.Environment) -> dict[str, bytes]:
 VENDORED = re.compile(rb"/assets/vendor/([\w.@-]+)/")
 
 
-def vendor_files(files: dict[str, bytes]) -> dict[str, bytes]:
+def vendored_of(files: dict[str, bytes]) -> dict[str, list[str]]:
+    "The vendored libraries each page loads: what a cache entry keeps, so a warm build need not read its pages."
+    pages = ((rel, content(data)) for rel, data in files.items() if rel.endswith(".html"))
+    return {rel: sorted({m.decode() for m in VENDORED.findall(data)}) for rel, data in pages}
+
+
+def vendor_files(files: dict[str, bytes], known: dict[str, list[str]] | None = None) -> dict[str, bytes]:
     """The vendored libraries (assets/vendor/: chart libraries, BokehJS, KaTeX; about 10 MB in all) that
-    some written page loads: a site carries only those."""
-    used = {m.decode() for rel, data in files.items() if rel.endswith(".html") for m in VENDORED.findall(data)}
+    some written page loads: a site carries only those. `known`: `vendored_of` pages found when rendered."""
+    known = known or {}
+    found = vendored_of({rel: data for rel, data in files.items() if rel not in known})
+    used = {name for names in [*known.values(), *found.values()] for name in names}
     folders = [ASSETS / "vendor" / name for name in sorted(used) if (ASSETS / "vendor" / name).is_dir()]
     return {
         f"assets/{f.relative_to(ASSETS).as_posix()}": f.read_bytes()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
+from lib.blog.cache import digest_of
 from lib.blog.errors import BuildError
 
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -88,7 +89,7 @@ class SiteFiles(dict):
     def _check(self, rel: str, data: bytes, owner: str, shared: bool) -> None:
         if why := url_fault("/" + rel):
             raise BuildError(owner, f"would write {rel!r}, which {why}")
-        if rel in self.owner and not (shared and rel in self.shared and self[rel] == data):
+        if rel in self.owner and not (shared and rel in self.shared and digest_of(self[rel]) == digest_of(data)):
             raise BuildError(owner, f"writes {rel}, which {self.owner[rel]} writes too")
         if rel in self.folders:
             raise BuildError(owner, f"writes a file {rel}, where {self.folders[rel]} needs a folder of that name")

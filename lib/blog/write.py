@@ -12,18 +12,20 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
-from lib.blog.cache import tracked
+from lib.blog.cache import Stored, content, digest_of, tracked
 from lib.blog.errors import BuildError
-from lib.blog.paths import inside
+from lib.blog.paths import folders_of, inside
 from lib.blog.workers import die_with_parent
 
 PAGEFIND_TIMEOUT = 300  # seconds; pagefind indexes 1,000 pages in a few seconds
@@ -68,11 +70,10 @@ def index_search(folder: Path, output: Path | None = None) -> None:
         raise BuildError(folder, f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def pages_digest(files: dict[str, bytes]) -> str:
-    "What the search index depends on: every page's path and bytes."
-    return hashlib.sha256(
-        b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()) if k.endswith(".html"))
-    ).hexdigest()
+def pages_digest(files: dict[str, bytes | Stored]) -> str:
+    "What the search index depends on: every page's path and bytes (by their hash, which the cache knows)."
+    pages = sorted((k, v) for k, v in files.items() if k.endswith(".html"))
+    return hashlib.sha256("".join(f"{k}\0{digest_of(v)}\n" for k, v in pages).encode()).hexdigest()
 
 
 def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes], later: bool = False) -> bool:
@@ -122,6 +123,14 @@ def link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
+def put_file(path: Path, data: bytes | Stored, source: Path | None) -> None:
+    "A hard link to the cache's blob `source` when there is one, else the bytes written."
+    try:
+        os.link(source, path) if source else path.write_bytes(content(data))
+    except OSError:  # another filesystem, or links not allowed
+        path.write_bytes(content(data))
+
+
 def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
     """Write each file; one the render cache holds (`blob(data)` gives its file) is a hard link to it,
     which is quicker than writing it again. The cache checks a blob's hash before it trusts it."""
@@ -131,18 +140,19 @@ def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
-        source = blob(data) if blob else None
-        try:
-            os.link(source, path) if source else path.write_bytes(data)
-        except OSError:  # another filesystem, or links not allowed
-            path.write_bytes(data)
+        put_file(path, data, blob(data) if blob else None)
 
 
 def write_site(files: dict[str, bytes], out: Path, search: bool | str = True, check=None, blob=None) -> None:
-    """Write `files` into a fresh folder, index it, run `check(folder, indexed)` on it, then swap it in.
-    Call it while holding `locked(out)`. `blob`: see `write_files`. `search="later"`: see `reuse_or_index`."""
+    """Make `out` the site of `files`, with its search index, after `check(index folder, indexed)` passes.
+    Call it while holding `locked(out)`. `blob`: see `write_files`. `search="later"`: see `reuse_or_index`.
+    A site this builder wrote before is updated in place (`update_site`); a first one, or one that came with a
+    clone, is written whole into a fresh folder that is swapped in."""
     out = out.resolve()
     remove_leftovers(out)
+    if out.is_dir() and not tracked(out):
+        update_site(files, out, search, check, blob)
+        return
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
     try:
         tmp.chmod(0o755)
@@ -156,10 +166,138 @@ def write_site(files: dict[str, bytes], out: Path, search: bool | str = True, ch
         raise
 
 
+class Undo:
+    """Each file an in-place update replaced or removed, kept (a hard link, or the file moved) until the build is
+    done, so that a build failing halfway puts every one back and the previous site stays as it was."""
+
+    def __init__(self, out: Path):
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{out.name}.undo-", dir=out.parent))
+        self.done: list[tuple[Path, Path | None]] = []  # (path, its old self or None when it is new)
+
+    def spare(self) -> Path:
+        return self.folder / str(len(self.done))
+
+    def replace(self, tmp: Path, path: Path, existed: bool) -> None:
+        "Rename `tmp` over `path`, keeping the old `path`."
+        spare = self.spare() if existed else None
+        self.done.append((path, spare))
+        if spare:
+            try:
+                os.link(path, spare)  # the old file stays in place, for readers, until the rename
+            except OSError:
+                os.replace(path, spare)
+        os.replace(tmp, path)
+
+    def remove(self, path: Path) -> None:
+        "Move `path` (a file, a folder or a link) out of the site."
+        spare = self.spare()
+        self.done.append((path, spare))
+        os.replace(path, spare)
+
+    def made(self, folder: Path) -> None:
+        self.done.append((folder, None))
+        folder.mkdir()
+
+    def roll_back(self) -> None:
+        for path, spare in reversed(self.done):
+            if spare and spare.exists():
+                os.replace(spare, path)
+            elif spare is None and path.is_dir() and not path.is_symlink():
+                with suppress(OSError):
+                    path.rmdir()  # a folder this update made, emptied by the steps undone before
+            elif spare is None:
+                path.unlink(missing_ok=True)
+
+
+def site_entries(out: Path) -> dict[str, os.stat_result]:
+    "Everything in the site folder now but its search index, by site path; links are listed, never followed."
+    found, todo = {}, [("", str(out))]
+    while todo:
+        prefix, folder = todo.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if rel == "pagefind":
+                    continue
+                found[rel] = st = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    todo.append((rel + "/", entry.path))
+    return found
+
+
+def same_file(path: Path, st: os.stat_result, data: bytes, source: Path | None) -> bool:
+    "Whether the file there already holds `data`: it is the cache's blob of it (one inode), or it has its bytes."
+    if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+        return False
+    if source is not None and (b := os.stat(source)) and (b.st_ino, b.st_dev) == (st.st_ino, st.st_dev):
+        return True
+    return path.read_bytes() == content(data)
+
+
+def sync_files(out: Path, files: dict[str, bytes], blob, undo: Undo) -> None:
+    """Write what changed into the site in `out` and take away what is gone. A new or changed file is written
+    beside its place and renamed over it, so a reader (`make serve`) gets the old file or the new one, whole.
+    Anything in the way that the build did not make (a link, a file where a folder goes) is moved aside first."""
+    there, folders, moved = site_entries(out), {}, set()
+    for rel in sorted(files):
+        for parent in reversed(folders_of(rel)):
+            if parent not in folders:
+                folders[parent] = st = there.get(parent)
+                if st is not None and not stat.S_ISDIR(st.st_mode):
+                    undo.remove(out / parent)
+                    there.pop(parent)
+                if parent not in there:
+                    undo.made(out / parent)
+        path, data, st = inside(out, rel), files[rel], there.get(rel)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            undo.remove(path)
+            moved.add(rel)
+            st = None
+        source = blob(data) if blob else None
+        if st is not None and same_file(path, st, data, source):
+            continue
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        put_file(tmp, data, source)
+        undo.replace(tmp, path, existed=st is not None)
+    gone = {rel for rel in there if rel not in files and rel not in folders}
+    for rel in gone:  # only the topmost of what is gone: a folder goes with what it holds
+        if not any(p in gone or p in moved for p in folders_of(rel)):
+            undo.remove(out / rel)
+
+
+def update_site(files: dict[str, bytes], out: Path, search: bool | str, check, blob) -> None:
+    """`write_site` for a site this builder wrote before: only new and changed files are written (see
+    `sync_files`), and a new search index is made beside the site, checked, then swapped in whole. Until then
+    the replaced files wait in an undo folder: a build that fails puts them back."""
+    undo, work = Undo(out), None
+    try:
+        sync_files(out, files, blob, undo)
+        index = out / "pagefind"
+        if not search and index.exists():
+            undo.remove(index)
+        stamp = index / "pages.sha256"
+        if search is True and not (stamp.is_file() and stamp.read_text() == pages_digest(files)):
+            work = Path(tempfile.mkdtemp(prefix=f"{out.name}.index-", dir=out.parent))
+            index_search(out, work / "pagefind")
+            (work / "pagefind" / "pages.sha256").write_text(pages_digest(files))
+        if check:
+            check(work or out, work is not None)
+        if work:
+            swap(work / "pagefind", index)
+    except BaseException:
+        undo.roll_back()
+        raise
+    finally:
+        for folder in (undo.folder, work):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove_leftovers(out: Path) -> None:
     "Temporary and old folders of a build that was killed (we hold the lock, so none is in use)."
-    for path in [*out.parent.glob(f"{out.name}.tmp-*"), *out.parent.glob(f"{out.name}.index-*")]:
-        shutil.rmtree(path, ignore_errors=True)
+    for kind in ("tmp", "index", "undo"):
+        for path in out.parent.glob(f"{out.name}.{kind}-*"):
+            shutil.rmtree(path, ignore_errors=True)
     shutil.rmtree(out.with_name(f"{out.name}.old"), ignore_errors=True)
 
 
