@@ -254,6 +254,62 @@ def peak_memory(*cmd: str) -> tuple[float, int]:
     return took, kb * 1024
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def served_after_edit(site: Path, edits: int = 5) -> tuple[float, float]:
+    """`make serve` on `site`: seconds from writing an edit to a markdown post until the server returns its new
+    page, and until the new search index is in place (the best of `edits` edits, each a new line)."""
+    import urllib.request
+
+    from lib.blog.config import load_config
+
+    port, post = free_port(), sorted((site / "_posts").glob("*.md"))[-1]
+    cmd = [sys.executable, "-m", "lib.blog", "serve", "--root", str(site), "--port", str(port)]
+    log = site / "serve.log"
+    server = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    stamp, url = site / "_site" / "pagefind" / "pages.sha256", ""
+
+    def page() -> str:
+        try:
+            return urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError:
+            return ""
+
+    def until(done: Callable[[], bool], limit: float = 120) -> float:
+        start = time.perf_counter()
+        while not done():
+            if time.perf_counter() - start > limit:
+                raise TimeoutError("make serve did not catch up with an edit")
+            time.sleep(0.01)
+        return time.perf_counter() - start
+
+    try:
+        until(lambda: "Serving" in log.read_text())
+        rel = next((site / "_site").rglob(f"{post.stem[11:]}.html")).relative_to(site / "_site").as_posix()
+        url = f"http://127.0.0.1:{port}{load_config(site).baseurl.rstrip('/')}/{rel}"
+        until(page)
+        shown, indexed = [], []
+        for i in range(edits):
+            time.sleep(6)  # let the previous edit's search index land first
+            marker, index = f"edit {time.time_ns()} of the bench", stamp.read_text() if stamp.exists() else ""
+            start = time.perf_counter()
+            post.write_text(post.read_text() + f"\n{marker}\n")
+            until(lambda marker=marker: marker in page())
+            shown.append(time.perf_counter() - start)
+            until(lambda index=index: stamp.exists() and stamp.read_text() != index)
+            indexed.append(time.perf_counter() - start)
+        return min(shown), min(indexed)
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def bench_scale() -> None:
     "1,000 markdown posts and 100 notebook posts; the markdown posts alone side by side with Jekyll."
     tmp = Path(tempfile.mkdtemp())

@@ -126,13 +126,21 @@ def own_leaks(post: Post, files: dict[str, bytes]) -> Iterator[tuple[str, str]]:
         yield from ((student, line) for line in sorted(answers) if line in text)
 
 
+def secret_lines(post: Post) -> list[str]:
+    "Every line of `secrets`, as the render stage keeps them beside a cached page (no notebook to read again)."
+    if post.secret_lines is None:
+        hidden, answers = secrets(post)
+        post.secret_lines = sorted(hidden | answers)
+    return post.secret_lines
+
+
 def index_leaks(posts: list[Post], folder: Path) -> Iterator[tuple[Post, str, str]]:
     "(post, 'the search index', line) for each hidden line in the post's search record."
     records = search_records(folder)
     for post in posts:
-        hidden, answers = secrets(post)
-        text = records.get(post.url, "") if hidden or answers else ""
-        yield from ((post, "the search index", line) for line in sorted(hidden | answers) if line in text)
+        lines = secret_lines(post)
+        text = records.get(post.url, "") if lines else ""
+        yield from ((post, "the search index", line) for line in lines if line in text)
 
 
 def leaks(posts: list[Post], files: dict[str, bytes], folder: Path) -> Iterator[tuple[Post, str, str]]:

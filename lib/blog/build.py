@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lib.blog.audit import audit, loads_of, own_leaks
+from lib.blog.audit import audit, loads_of, own_leaks, secret_lines
 from lib.blog.cache import Cache, ReadCache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
@@ -22,7 +22,7 @@ from lib.blog.feeds import atom_feed, sitemap
 from lib.blog.jekyll import load_data
 from lib.blog.nbfile import notebook_node
 from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files, vendored_of
-from lib.blog.paths import SiteFiles, check_url
+from lib.blog.paths import SiteFiles, check_url, real_paths
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
 from lib.blog.write import locked, write_site
@@ -53,6 +53,7 @@ class Renderer:
         cache = Cache(cache) if isinstance(cache, Path) else cache
         self.site, self.cache, self.strict, self.links = site, cache, strict, links
         self.around = around  # each post's neighbours in the index, for its previous/next links
+        self.reads: ReadCache | None = None  # where source hashes are kept, when the build keeps a read cache
         self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
         self.data = load_data(site.root)  # Liquid's `site.data`: a page may show any of it
@@ -84,7 +85,17 @@ class Renderer:
         # The path is part of the key: two posts with the same text still own different pages.
         # So is its neighbours' titles and URLs: a new post changes the links of the pages beside it.
         beside = repr(self.around.get(post.path, ALONE)).encode()
-        return hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + beside + post.path.read_bytes()).hexdigest()
+        source = self.source_digest(post.path).encode()
+        return hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + beside + b"\0" + source).hexdigest()
+
+    def source_digest(self, path: Path) -> str:
+        "The hash of a source file, kept in the read cache while the file is unchanged."
+        digest = self.reads.get(path, "sha256") if self.reads else None
+        if digest is None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if self.reads:
+                self.reads.put(path, "sha256", digest)
+        return digest
 
     def cached(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
         "(meta, files) of a cache hit whose linked images are unchanged, or None."
@@ -111,6 +122,7 @@ class Renderer:
             "shared": sorted(shared_files(post, files)),
             "loads": loads_of(files),
             "vendored": vendored_of(files),
+            "secrets": secret_lines(post),
         }
         return files, meta
 
@@ -125,6 +137,7 @@ class Renderer:
             if not hits[post.path] and self.cache:
                 self.cache.put(keys[post.path], meta, files)
             post.warnings, post.image_url = list(meta["warnings"]), meta["image_url"]
+            post.secret_lines = meta["secrets"]
             results.append((files, meta, hits[post.path] is not None))
         return results
 
@@ -314,10 +327,11 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     posts, urls = own_pages(read_all(root, site, strict, log, reads))
     for post in posts if answers else []:
         post.solutions = "shown"
-    links = {post.path.resolve(): post.url for post in posts}
+    links = {real: post.url for post, real in zip(posts, real_paths([p.path for p in posts]).values(), strict=True)}
     args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
     renderer, files, cached, loads, vendored = Renderer(site, store, *args[1:]), SiteFiles(), 0, {}, {}
     renderer.salt += b"answers shown" if answers else b""
+    renderer.reads = reads
     for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
         loads |= meta["loads"]

@@ -8,8 +8,9 @@ notebook node or markdown text) kept for the later stages. Every error names the
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
@@ -69,6 +70,7 @@ class Post:
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
     linked_posts: dict[str, str] = field(default_factory=dict)  # other posts' sources it links to -> URLs
     image_url: str = ""  # `image` as a URL in the site, or a remote URL; filled in by the render stage
+    secret_lines: list[str] | None = None  # lines no page may show (audit.secrets), kept by the render stage
     nb: Node | None = None  # a NotebookNode once the render stage has it
     text: str = ""
     url_pattern: str = DEFAULT_PERMALINK  # the site's `permalink`, set by the build
@@ -271,7 +273,8 @@ def read_post(path: Path, strict: bool = False) -> Post:
 
 # What the read cache keeps of a post: everything a reader sets, less the notebook (read again when a post
 # must be rendered) and what the render stage fills in. Word posts carry image bytes and are not kept.
-KEPT = [f.name for f in fields(Post) if f.name not in ("nb", "files", "linked_images", "linked_posts", "image_url")]
+RENDERED = ("nb", "files", "linked_images", "linked_posts", "image_url", "secret_lines")
+KEPT = [f.name for f in fields(Post) if f.name not in RENDERED]
 
 
 def post_fields(post: Post) -> dict | None:
@@ -293,7 +296,7 @@ def source_files(root: Path) -> tuple[list[Path], list[str]]:
     a markdown file among the notebooks, a file no reader handles, a source linking out of the repository."""
     found = {
         "_notebooks": [p for p in (root / "_notebooks").glob("*") if not p.name.startswith((".", "_"))],
-        "_posts": [p for p in (root / "_posts").rglob("*") if not _hidden(p, root / "_posts") and not p.is_dir()],
+        "_posts": list(visible_files(root / "_posts")),
         "_pages": [p for p in (root / "_pages").glob("*") if not p.name.startswith(".")],
         "_word": [p for p in (root / "_word").glob("*") if not p.name.startswith((".", "~$"))],
     }
@@ -310,8 +313,11 @@ def source_files(root: Path) -> tuple[list[Path], list[str]]:
     return files, [message] if skipped else []
 
 
-def _hidden(path: Path, folder: Path) -> bool:
-    return any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
+def visible_files(folder: Path) -> Iterator[Path]:
+    "Files under `folder`, as Jekyll reads `_posts`: none whose name, or a folder's on the way, starts with . or _."
+    for top, folders, names in os.walk(folder):
+        folders[:] = [f for f in folders if not f.startswith((".", "_"))]  # links to folders are not followed
+        yield from (Path(top, name) for name in names if not name.startswith((".", "_")))
 
 
 def refuse(path: Path, root: Path, folder: str) -> None:
