@@ -295,7 +295,7 @@ def served_after_edit(site: Path, edits: int = 5) -> tuple[float, float]:
         url = f"http://127.0.0.1:{port}{load_config(site).baseurl.rstrip('/')}/{rel}"
         until(page)
         shown, indexed = [], []
-        for i in range(edits):
+        for _ in range(edits):
             time.sleep(6)  # let the previous edit's search index land first
             marker, index = f"edit {time.time_ns()} of the bench", stamp.read_text() if stamp.exists() else ""
             start = time.perf_counter()

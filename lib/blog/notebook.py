@@ -26,9 +26,16 @@ class MarkdownCells:
 
     @jinja2.pass_context
     def markdown2html(self, context, source):
+        "Each cell once a post: its slides show the cell as its page did (same source, same images, same values)."
         cell = context.get("cell", {})
         number = cell.get("metadata", {}).get("number")
         values = cell.get("metadata", {}).get(META, {}).get("inline", {})
+        key, done = (source, number, tuple(sorted(values.items()))), self.md_env["images"].cells
+        if key not in done:
+            done[key] = self.render_cell(source, number, values)
+        return done[key]
+
+    def render_cell(self, source: str, number: int | None, values: dict) -> str:
         source = WRITTEN.sub(r'<span class="inline-value">\2</span>', source)  # the comment, and the expression, go
         source = QUARTO.sub(lambda m: self.inline_value(m[1], values, number), source)
         liquid = getattr(self.md_env["images"], "liquid", None)  # fastpages rendered Liquid in markdown cells
