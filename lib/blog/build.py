@@ -130,12 +130,18 @@ class Renderer:
         "(files, meta, from the cache?) of each post, in order; posts not in the cache are rendered."
         keys = {post.path: self.key(post) for post in posts}
         hits = {post.path: self.cached(keys[post.path]) for post in posts}
-        fresh = render_many([p for p in posts if hits[p.path] is None], self, args)
+        fresh = {}
+
+        def keep(post: Post, files: dict[str, bytes], meta: dict) -> None:
+            "Each rendered post goes into the cache as soon as it is done, while the workers render the next ones."
+            fresh[post.path] = meta, files
+            if self.cache:
+                self.cache.put(keys[post.path], meta, files)
+
+        render_many([p for p in posts if hits[p.path] is None], self, args, keep)
         results = []
         for post in posts:
-            meta, files = hits[post.path] or fresh[post.path][::-1]
-            if not hits[post.path] and self.cache:
-                self.cache.put(keys[post.path], meta, files)
+            meta, files = hits[post.path] or fresh[post.path]
             post.warnings, post.image_url = list(meta["warnings"]), meta["image_url"]
             post.secret_lines = meta["secrets"]
             results.append((files, meta, hits[post.path] is not None))
@@ -146,25 +152,29 @@ PARALLEL_FROM = 3  # notebooks to render before starting workers (each imports n
 _worker: Renderer | None = None
 
 
-def render_many(posts: list[Post], renderer: Renderer, args: tuple) -> dict[Path, tuple[dict, dict]]:
-    """Render posts, the notebooks on every core when there are enough of them. Each post renders the same
-    wherever it runs, so the site is byte for byte the one a serial build writes."""
+def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callable) -> None:
+    """Render posts, on every core when there are enough notebooks, and `keep(post, files, meta)` each. Each post
+    renders the same wherever it runs, so the site is byte for byte the one a serial build writes."""
     cores = min(os.cpu_count() or 1, 4)
     if cores < 2 or sum(p.kind == "notebook" for p in posts) < PARALLEL_FROM:
-        return {post.path: renderer.fresh(post) for post in posts}
+        for post in posts:
+            keep(post, *renderer.fresh(post))
+        return
     from concurrent.futures import ProcessPoolExecutor
 
     from lib.blog.workers import stop
 
+    # Notebooks first, the long jobs, so that the short ones even out the cores' loads at the end; in chunks,
+    # since sending a thousand small markdown posts one by one costs more than rendering them.
+    order = sorted(posts, key=lambda p: p.kind != "notebook")
     pool = ProcessPoolExecutor(cores, initializer=start_worker, initargs=(*args, os.getpid()))
     try:
-        jobs = {post.path: pool.submit(render_in_worker, post) for post in posts}
-        done = {path: job.result() for path, job in jobs.items()}
+        for post, result in zip(order, pool.map(render_in_worker, order, chunksize=8), strict=True):
+            keep(post, *result)
     except BaseException:
         stop(pool)
         raise
     pool.shutdown()
-    return done
 
 
 def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, around: dict, parent: int) -> None:
