@@ -148,15 +148,17 @@ class Renderer:
         return results
 
 
-PARALLEL_FROM = 3  # notebooks to render before starting workers (each imports nbconvert, about a second)
+# Workers cost a start each (imports, and nbconvert's for notebooks): worth it from about three notebooks' work,
+# a notebook taking as long as some forty markdown posts.
+NOTEBOOK_WORK, PARALLEL_FROM = 40, 120
 _worker: Renderer | None = None
 
 
 def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callable) -> None:
-    """Render posts, on every core when there are enough notebooks, and `keep(post, files, meta)` each. Each post
+    """Render posts, on every core when there is enough work, and `keep(post, files, meta)` each. Each post
     renders the same wherever it runs, so the site is byte for byte the one a serial build writes."""
     cores = min(os.cpu_count() or 1, 4)
-    if cores < 2 or sum(p.kind == "notebook" for p in posts) < PARALLEL_FROM:
+    if cores < 2 or sum(NOTEBOOK_WORK if p.kind == "notebook" else 1 for p in posts) < PARALLEL_FROM:
         for post in posts:
             keep(post, *renderer.fresh(post))
         return
