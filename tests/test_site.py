@@ -285,6 +285,28 @@ def test_an_unchanged_site_reuses_its_search_index_and_a_changed_one_is_reindexe
     assert (root / "_site/pagefind/pages.sha256").read_text() != before
 
 
+def test_the_search_index_reads_every_page_but_the_slides(tmp_path):
+    from lib.blog.audit import search_records
+
+    root = site(tmp_path)
+    notebook(root, "x = 1", new_markdown_cell("Words only the post has."))
+    build(root, root / "_site", log=lambda _: None)
+    records = search_records(root / "_site")
+    assert "Words only the post has." in records["/2020/01/01/post.html"]
+    assert not [url for url in records if "slides" in url]
+
+
+def test_a_site_name_a_glob_cannot_say_gets_the_plain_glob(tmp_path):
+    from lib.blog.write import search_glob
+
+    for name in ("2020", "slides", "pagefind"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "index.html").write_text("")
+    assert search_glob(tmp_path) == "{2020/**/*.html,index.html}"
+    (tmp_path / "a,b.html").write_text("")
+    assert search_glob(tmp_path) == "**/*.html"
+
+
 def test_notebooks_render_on_every_core_into_the_same_site(tmp_path, monkeypatch):
     import lib.blog.build as build_module
 

@@ -74,10 +74,11 @@ def _highlighter(lexer) -> Highlight2HTML:
 
 
 class Faster:
-    """HTMLExporter's own steps, less two that cost most of a build and do nothing here: its final
+    """HTMLExporter's own steps, less those that cost most of a build and do nothing here: its final
     BeautifulSoup pass (it gives images without alt text a stock one, and makes JupyterLab cells
-    focusable; every image has alt text here) and a schema validation after every preprocessor
-    (the render stage validates each notebook once, before export)."""
+    focusable; every image has alt text here), a schema validation after every preprocessor and the
+    normalizing before them (the render stage validates each notebook once, before export), and two
+    of its three deep copies of the notebook (a third of a notebook's render)."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         lang = nb.metadata.get("language_info", {})
@@ -87,8 +88,11 @@ class Faster:
         self.register_filter("filter_data_type", widgets)
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
-    def _validate_preprocessor(self, nbc, preprocessor):
-        pass
+    def _preprocess(self, nb, resources):
+        "The preprocessors, on the copy `from_notebook_node` made: nbconvert copies it again, then normalizes a copy."
+        for preprocessor in self._preprocessors:
+            nb, resources = preprocessor(nb, resources)
+        return nb, resources
 
 
 class PostExporter(Faster, MarkdownCells, HTMLExporter):

@@ -51,10 +51,25 @@ def locked(out: Path) -> Iterator[None]:
         yield
 
 
+UNSEARCHED = {"slides", "pagefind", "assets"}  # decks repeat their posts, and are most of a site's HTML
+GLOB_SPECIAL = set("{}[]*?,!\\")
+
+
+def search_glob(folder: Path) -> str:
+    """The pages pagefind reads: all but the slides, which have no `data-pagefind-body` and so never make a search
+    result, but which pagefind would still parse. Globs cannot leave a folder out, so the glob names the others."""
+    names = sorted(os.listdir(folder))
+    if any(set(name) & GLOB_SPECIAL for name in names):
+        return "**/*.html"  # a name a glob cannot say plainly: read everything, as pagefind does by default
+    kept = [f"{n}/**/*.html" if os.path.isdir(folder / n) else n for n in names if n not in UNSEARCHED]
+    kept = [n for n in kept if n.endswith(".html")]
+    return "{" + ",".join(kept) + "}" if kept else "**/*.html"
+
+
 def index_search(folder: Path, output: Path | None = None) -> None:
     """Full-text search index by pagefind (its pip wheel carries the binary; no network needed), into
     `folder/pagefind`, or into `output`."""
-    cmd = [sys.executable, "-m", "pagefind", "--site", str(folder), "--silent"]
+    cmd = [sys.executable, "-m", "pagefind", "--site", str(folder), "--silent", "--glob", search_glob(folder)]
     cmd += ["--output-path", str(output)] if output else []
     try:
         result = subprocess.run(
