@@ -45,19 +45,24 @@ def slugify(text: str, cased: bool = True) -> str:
     return slug if cased else slug.lower()
 
 
+PLACES = {
+    "year": lambda d, s, c: f"{d:%Y}", "month": lambda d, s, c: f"{d:%m}", "day": lambda d, s, c: f"{d:%d}",
+    "i_month": lambda d, s, c: str(d.month), "i_day": lambda d, s, c: str(d.day),
+    "short_year": lambda d, s, c: f"{d:%y}", "y_day": lambda d, s, c: f"{d:%j}", "week": lambda d, s, c: f"{d:%V}",
+    "short_day": lambda d, s, c: f"{d:%a}", "long_day": lambda d, s, c: f"{d:%A}",
+    "short_month": lambda d, s, c: f"{d:%b}", "long_month": lambda d, s, c: f"{d:%B}",
+    "title": lambda d, s, c: slugify(s), "slug": lambda d, s, c: slugify(s, cased=False), "name": lambda d, s, c: s,
+    "categories": lambda d, s, c: "/".join(dict.fromkeys(x.lower() for x in c)),
+}  # fmt: skip
+# `:title` before `:t...`, `:i_month` before `:month`
+PLACE = re.compile(":(" + "|".join(sorted([*PLACES, "output_ext"], key=len, reverse=True)) + ")")
+
+
 def permalink(pattern: str, day: date, slug: str, categories: list[str], ext: str = ".html") -> str:
     "A post's URL from a Jekyll permalink pattern (or style name), as Jekyll 4 builds it."
     pattern = STYLES.get(pattern, pattern or DEFAULT_PERMALINK)
-    values = {
-        "year": f"{day:%Y}", "month": f"{day:%m}", "day": f"{day:%d}", "i_month": str(day.month),
-        "i_day": str(day.day), "short_year": f"{day:%y}", "y_day": f"{day:%j}", "week": f"{day:%V}",
-        "short_day": f"{day:%a}", "long_day": f"{day:%A}", "short_month": f"{day:%b}", "long_month": f"{day:%B}",
-        "title": slugify(slug), "slug": slugify(slug, cased=False), "name": slug, "output_ext": ext,
-        "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
-    }  # fmt: skip
-    keys = sorted(values, key=len, reverse=True)  # `:title` before `:t...`, `:i_month` before `:month`
-    url = re.sub(":(" + "|".join(keys) + ")", lambda m: values[m[1]], pattern)
-    return "/" + re.sub("/{2,}", "/", url).lstrip("/")
+    fill = lambda m: ext if m[1] == "output_ext" else PLACES[m[1]](day, slug, categories)  # noqa: E731
+    return "/" + re.sub("/{2,}", "/", PLACE.sub(fill, pattern)).lstrip("/")
 
 
 # Data files
