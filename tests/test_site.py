@@ -360,6 +360,22 @@ def test_a_warm_build_reads_no_unchanged_notebook(tmp_path, monkeypatch):
     assert "A Post" in page(built(root, cache=root / ".cache" / "blog").parent)
 
 
+def test_a_warm_build_looks_up_no_package_version_until_a_package_changes(tmp_path, monkeypatch):
+    import lib.blog.build as build_module
+    import lib.blog.execute as execute
+
+    root = site(tmp_path)
+    notebook(root, "x = 1")
+    built(root, cache=root / ".cache" / "blog")
+    looked_up = []
+    monkeypatch.setattr(execute, "versions", lambda: looked_up.append(1) or {"python": "3"})
+    built(root, cache=root / ".cache" / "blog")
+    assert looked_up == []
+    monkeypatch.setattr(build_module, "package_stamp", lambda: ["a package was installed"])
+    built(root, cache=root / ".cache" / "blog")
+    assert looked_up == [1]
+
+
 def test_an_edited_post_is_read_again(tmp_path):
     root = site(tmp_path)
     post = markdown_post(root, "---\ntitle: First title\n---\nText.\n")

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -249,7 +250,7 @@ def stale_kept(
 
     def around(folders: list[str]) -> str:
         if tuple(folders) not in seen:
-            seen[tuple(folders)] = surroundings(root, folders, memo)
+            seen[tuple(folders)] = surroundings(root, folders, memo, reads)
         return seen[tuple(folders)]
 
     if isinstance(kept, dict) and kept.get("around") == around(kept.get("folders", [])):
@@ -261,14 +262,26 @@ def stale_kept(
     return verdict
 
 
-def surroundings(root: Path, folders: list[str], memo: Path | None) -> str:
-    "What a notebook's stale verdict depends on besides its own file: lib's files, the package versions, its data."
+def surroundings(root: Path, folders: list[str], memo: Path | None, reads: ReadCache | None = None) -> str:
+    """What a notebook's stale verdict depends on besides its own file: lib's files, the package versions, its data.
+    The versions are remembered in `reads` while no folder Python imports from has changed."""
     from lib.blog.execute import _fingerprint_or_none, tree_fingerprint, versions
 
     lib = root / "lib"
     data = {f: _fingerprint_or_none(Path(f).expanduser(), memo) for f in folders}
-    parts = [tree_fingerprint(lib) if lib.is_dir() else "", versions(), data]
+    found = reads.remembered("versions", package_stamp(), versions) if reads else versions()
+    parts = [tree_fingerprint(lib) if lib.is_dir() else "", found, data]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def package_stamp() -> list:
+    "Changes when a package is installed, removed or upgraded: the mtime of each folder packages install into."
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    folders = {*site.getsitepackages(), site.getusersitepackages(), paths["purelib"], paths["platlib"]}
+    return [sys.version, *([p, os.stat(p).st_mtime_ns] for p in sorted(folders) if os.path.isdir(p))]
 
 
 STALE = {

@@ -186,6 +186,8 @@ class ReadCache:
         ok = isinstance(data, dict) and data.get("salt") == salt and isinstance(data.get("files"), dict)
         self.old: dict = data["files"] if ok else {}
         self.new: dict = {}
+        self.old_memos: dict = data.get("memos", {}) if ok and isinstance(data.get("memos"), dict) else {}
+        self.memos: dict = {}
         self.stats: dict[str, list[int]] = {}
 
     def stat(self, path: Path) -> list[int] | None:
@@ -215,7 +217,15 @@ class ReadCache:
     def put(self, path: Path, part: str, value) -> None:
         self.entry(path)[part] = value
 
+    def remembered(self, name: str, stamp, make):
+        "`make()`, or what it gave last time for the same `stamp` (JSON data: what `make` depends on)."
+        old = self.old_memos.get(name)
+        same = isinstance(old, dict) and old.get("stamp") == json.loads(json.dumps(stamp))
+        self.memos[name] = {"stamp": stamp, "value": old["value"] if same else make()}
+        return self.memos[name]["value"]
+
     def save(self) -> None:
         "Entries of the files this build read; files gone since are dropped."
-        if self.new != self.old:
-            write_atomic(self.path, json.dumps({"salt": self.salt, "files": self.new}).encode(), sync=False)
+        if self.new != self.old or self.memos != self.old_memos:
+            data = {"salt": self.salt, "files": self.new, "memos": self.memos}
+            write_atomic(self.path, json.dumps(data).encode(), sync=False)

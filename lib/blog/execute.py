@@ -27,7 +27,6 @@ import stat
 import sys
 import warnings
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from lib.blog.cache import write_atomic
@@ -182,6 +181,8 @@ def versions() -> dict[str, str]:
 @functools.cache
 def _versions() -> tuple[tuple[str, str], ...]:
     "Looked up once a process: reading package metadata takes milliseconds a package, and builds ask per notebook."
+    from importlib.metadata import PackageNotFoundError, version  # a build whose notebooks are unchanged needs none
+
     found = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
