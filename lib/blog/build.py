@@ -10,7 +10,6 @@ import functools
 import hashlib
 import json
 import os
-import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -27,7 +26,6 @@ from lib.blog.pages import listed, navigation, own_pages, render_site_pages, ven
 from lib.blog.paths import SiteFiles, check_url, real_paths
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
-from lib.blog.workers import stop
 from lib.blog.write import locked, write_site
 
 BUILDER = Path(__file__).parent
@@ -129,8 +127,8 @@ class Renderer:
         }
         return files, meta
 
-    def render_all(self, posts: list[Post], args: tuple, pool=None) -> list[tuple[dict[str, bytes], dict, bool]]:
-        "(files, meta, from the cache?) of each post, in order; posts not in the cache are rendered (see render_many)."
+    def render_all(self, posts: list[Post], args: tuple) -> list[tuple[dict[str, bytes], dict, bool]]:
+        "(files, meta, from the cache?) of each post, in order; posts not in the cache are rendered."
         keys = {post.path: self.key(post) for post in posts}
         hits = {post.path: self.cached(keys[post.path]) for post in posts}
         fresh = {}
@@ -141,7 +139,7 @@ class Renderer:
             if self.cache:
                 self.cache.put(keys[post.path], meta, files)
 
-        render_many([p for p in posts if hits[p.path] is None], self, args, keep, pool)
+        render_many([p for p in posts if hits[p.path] is None], self, args, keep)
         results = []
         for post in posts:
             meta, files = hits[post.path] or fresh[post.path]
@@ -153,84 +151,45 @@ class Renderer:
 
 # Workers cost a start each (imports, and nbconvert's for notebooks): worth it from about three notebooks' work,
 # a notebook taking as long as some forty markdown posts.
-NOTEBOOK_WORK, PARALLEL_FROM, CHUNK = 40, 120, 8
-_worker: tuple[str, Renderer] | None = None  # in a worker: the build it renders for (a digest), and its renderer
-_exporters: dict = {}  # in a worker: nbconvert's exporters, made while the parent reads the sources
+NOTEBOOK_WORK, PARALLEL_FROM = 40, 120
+_worker: Renderer | None = None
 
 
-def cores() -> int:
-    return min(os.cpu_count() or 1, 4)
-
-
-def worth_workers(notebooks: int, others: int) -> bool:
-    "Whether rendering so many posts on every core pays for the workers' start."
-    return cores() >= 2 and notebooks * NOTEBOOK_WORK + others >= PARALLEL_FROM
-
-
-def early_workers(root: Path, site: Site, store: Cache | None):
-    "Workers started before the sources are read, when the build will render them all (no cache yet) and it pays."
-    if store is not None and not store.empty():
-        return None
-    paths = source_files(root)[0]
-    notebooks = sum(p.suffix == ".ipynb" for p in paths)
-    return start_workers(site) if worth_workers(notebooks, len(paths) - notebooks) else None
-
-
-def start_workers(site: Site):
-    """Worker processes, each importing nbconvert and making its exporters at once. A build that will render most
-    of its posts (an empty cache) starts them before it reads the sources, which then costs no time."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(cores(), initializer=start_worker, initargs=(site, os.getpid()))
-    for _ in range(cores()):
-        pool.submit(int)  # starts the processes now, not at the first post
-    return pool
-
-
-def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callable, pool=None) -> None:
-    """Render posts, on every core when there is enough work (in `pool`, if started), and `keep(post, files,
-    meta)` each. Each post renders the same wherever it runs, so the site is byte for byte a serial build's."""
-    notebooks = sum(p.kind == "notebook" for p in posts)
-    if not worth_workers(notebooks, len(posts) - notebooks):
-        if pool:
-            stop(pool)
+def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callable) -> None:
+    """Render posts, on every core when there is enough work, and `keep(post, files, meta)` each. Each post
+    renders the same wherever it runs, so the site is byte for byte the one a serial build writes."""
+    cores = min(os.cpu_count() or 1, 4)
+    if cores < 2 or sum(NOTEBOOK_WORK if p.kind == "notebook" else 1 for p in posts) < PARALLEL_FROM:
         for post in posts:
             keep(post, *renderer.fresh(post))
         return
-    pool = pool or start_workers(renderer.site)
-    build = pickle.dumps(args)  # what every post of this build renders with: sent along, unpickled once a worker
-    build = hashlib.sha256(build).hexdigest(), build
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lib.blog.workers import stop
+
     # Notebooks first, the long jobs, so that the short ones even out the cores' loads at the end; in chunks,
     # since sending a thousand small markdown posts one by one costs more than rendering them.
     order = sorted(posts, key=lambda p: p.kind != "notebook")
-    chunks = [order[i : i + CHUNK] for i in range(0, len(order), CHUNK)]
+    pool = ProcessPoolExecutor(cores, initializer=start_worker, initargs=(*args, os.getpid()))
     try:
-        for chunk, job in [(chunk, pool.submit(render_chunk, build, chunk)) for chunk in chunks]:
-            for post, result in zip(chunk, job.result(), strict=True):
-                keep(post, *result)
+        for post, result in zip(order, pool.map(render_in_worker, order, chunksize=8), strict=True):
+            keep(post, *result)
     except BaseException:
         stop(pool)
         raise
     pool.shutdown()
 
 
-def start_worker(site: Site, parent: int) -> None:
+def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, around: dict, parent: int) -> None:
     from lib.blog.workers import die_with_parent
 
     die_with_parent(parent)
-    warm = Renderer(site, None, False, {}, [], {}, {})
-    for kind in ("post", "deck"):
-        warm.exporter(kind)
-    _exporters.update(warm._exporters)
-
-
-def render_chunk(build: tuple[str, bytes], posts: list[Post]) -> list[tuple[dict[str, bytes], dict]]:
     global _worker
-    if _worker is None or _worker[0] != build[0]:
-        site, strict, *rest = pickle.loads(build[1])  # sent by this build's parent: trusted, not from a cache
-        _worker = build[0], Renderer(site, None, strict, *rest)
-        _worker[1]._exporters = _exporters
-    return [_worker[1].fresh(post) for post in posts]
+    _worker = Renderer(site, None, strict, urls, nav, links, around)
+
+
+def render_in_worker(post: Post) -> tuple[dict[str, bytes], dict]:
+    return _worker.fresh(post)
 
 
 def feed_fields(post: Post) -> tuple:
@@ -390,22 +349,15 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     strict = strict or site.strict
     store = Cache(cache) if cache else None
     reads = ReadCache(store.folder, f"{builder_hash()} strict={strict}", store.ignore) if store else None
-    pool = early_workers(root, site, store)
-    try:  # the workers import nbconvert while the sources are read; render_many shuts them down
-        posts, urls = own_pages(read_all(root, site, strict, log, reads))
-        for post in posts if answers else []:
-            post.solutions = "shown"
-        links = {real: p.url for p, real in zip(posts, real_paths([p.path for p in posts]).values(), strict=True)}
-        args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
-        renderer, files, cached, loads, vendored = Renderer(site, store, *args[1:]), SiteFiles(), 0, {}, {}
-        renderer.salt += b"answers shown" if answers else b""
-        renderer.reads = reads
-        results = renderer.render_all(posts, args, pool)
-    except BaseException:
-        if pool:
-            stop(pool)
-        raise
-    for post, (rendered, meta, hit) in zip(posts, results, strict=True):
+    posts, urls = own_pages(read_all(root, site, strict, log, reads))
+    for post in posts if answers else []:
+        post.solutions = "shown"
+    links = {real: post.url for post, real in zip(posts, real_paths([p.path for p in posts]).values(), strict=True)}
+    args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
+    renderer, files, cached, loads, vendored = Renderer(site, store, *args[1:]), SiteFiles(), 0, {}, {}
+    renderer.salt += b"answers shown" if answers else b""
+    renderer.reads = reads
+    for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
         loads |= meta["loads"]
         vendored |= meta["vendored"]

@@ -76,14 +76,6 @@ class Cache:
         self.digests: dict[int, tuple[bytes, str]] = {}  # id -> (bytes, digest) of what `put` hashed; holding the
         # bytes keeps the id from being reused, so the writer need not hash a fresh page a second time
 
-    def empty(self) -> bool:
-        "Whether no page is cached yet: a first build, which renders every post."
-        try:
-            with os.scandir(self.folder / "entries") as entries:
-                return next(entries, None) is None
-        except OSError:
-            return True
-
     def get(self, key: str) -> tuple[dict, dict[str, Stored]] | None:
         """(meta, files) stored under `key`, or None for a miss. The files are not read: each blob must still
         have the size and mtime it had when it was stored (a blob edited through a hard link into the site
