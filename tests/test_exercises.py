@@ -204,6 +204,15 @@ def test_speaker_notes_stay_out_of_the_student_notebook():
     assert "1010 threes" not in nbformat.writes(student_notebook(key))
 
 
+def test_the_student_notebook_leaves_out_what_the_slides_take_as_notes():
+    code_notes = new_code_cell("#| echo: false\n#| notes\nprint('only the presenter runs this')")
+    overruled = new_markdown_cell("#| slide: true\nShown as a slide, not notes.")
+    overruled.metadata.slideshow = {"slide_type": "notes"}
+    key = nbformat.v4.new_notebook(cells=[new_markdown_cell("# T"), code_notes, overruled, ANSWER])
+    text = nbformat.writes(student_notebook(key))
+    assert "only the presenter" not in text and "Shown as a slide" in text
+
+
 ROOT = Path(__file__).parents[1]
 GUIDE = ROOT / "_posts" / "2021-09-04-teachers-guide.md"
 

@@ -97,3 +97,46 @@ def without_first_line(source: str) -> str:
 def first_code_line(source: str) -> str:
     "The first line that is neither blank nor a comment or flag: what a message or an alt text can quote."
     return next((line.strip() for line in source.splitlines() if line.strip() and not line.startswith("#")), "")
+
+
+# Slide flags, read by preprocess.SlideFlags for the slides and by handout.py for student notebooks
+
+SLIDE_FLAGS = {("slide", "true"): "slide", ("slide", "sub"): "subslide", ("slide", "false"): "skip",
+               ("fragment", ""): "fragment", ("fragment", "true"): "fragment",
+               ("notes", ""): "notes", ("notes", "true"): "notes"}  # fmt: skip
+SLIDE_NAMES = {name for name, _ in SLIDE_FLAGS}
+
+
+def slide_flags(source: str, code: bool) -> tuple[list[tuple[str, str]], str]:
+    """The (name, value) of each slide flag in the cell's leading flag lines, and the source without them. A
+    markdown cell's flags are its first `#|` lines; a code cell's may stand among its other flags."""
+    lines = source.split("\n")
+    top = next((i for i, line in enumerate(lines) if not is_flag_line(line, code)), len(lines))
+    ours = [(i, d) for i, line in enumerate(lines[:top]) if (d := DIRECTIVE.match(line)) and d[1] in SLIDE_NAMES]
+    if not ours:
+        return [], source
+    taken = {i for i, _ in ours}
+    return [(d[1], d[2].lower()) for _, d in ours], "\n".join(x for i, x in enumerate(lines) if i not in taken)
+
+
+def is_flag_line(line: str, code: bool) -> bool:
+    "A `#| name: value` line, or in code, a fastpages flag such as `#hide`."
+    return bool(DIRECTIVE.match(line) or code and FLAG.match(line))
+
+
+def flag_kind(found: list[tuple[str, str]]) -> str | None:
+    "The slide kind the first known slide flag gives (`slide_flags`' list), or None."
+    return next((SLIDE_FLAGS[f] for f in found if f in SLIDE_FLAGS), None)
+
+
+def is_notes(cell) -> bool:
+    """Speaker notes: flagged `#| notes`, or of slideshow type `notes` with no slide flag saying otherwise. The
+    presenter's only: the slides show them; the post page, its search record and the student notebook do not."""
+    kind = flag_kind(slide_flags(cell.source, cell.cell_type == "code")[0])
+    return (kind or slideshow_type(cell)) == "notes"
+
+
+def slideshow_type(cell) -> str | None:
+    "The cell's nbconvert slideshow type, if it has one other than `-` (go on with the current slide)."
+    kind = (cell.metadata.get("slideshow") or {}).get("slide_type")
+    return kind if kind != "-" else None

@@ -16,12 +16,11 @@ too (solution and autograded cells), so a class that grades with nbgrader can ta
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
-from lib.blog.flags import markdown_solution, parse_flags
+from lib.blog.flags import is_notes, markdown_solution, parse_flags
 from lib.blog.nbfile import load
 from lib.check import EXPECT_MIME
 
@@ -118,13 +117,6 @@ def student_notebook(nb, path=None):
             student.cells[j].source = check_source(expects, label)
             nbgrader(student.cells[j], f"exercise-{k}-check", False)
     return cleared(student)
-
-
-def is_notes(cell) -> bool:
-    "Speaker notes (`#| notes` on a markdown cell's first line, or slideshow type notes): the presenter's only."
-    first = cell.source.lstrip().split("\n", 1)[0]
-    flagged = cell.cell_type == "markdown" and re.match(r"^#\|\s*notes\s*(:\s*true\s*)?$", first, re.I)
-    return bool(flagged) or (cell.metadata.get("slideshow") or {}).get("slide_type") == "notes"
 
 
 def cleared(nb):

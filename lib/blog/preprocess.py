@@ -17,12 +17,14 @@ from nbconvert.preprocessors.sanitize import SanitizeHTML
 
 from lib.blog.errors import BuildError
 from lib.blog.flags import (
-    DIRECTIVE,
-    FLAG,
+    SLIDE_FLAGS,
     SOLUTION_TAGS,
     first_code_line,
+    flag_kind,
     markdown_solution,
     parse_flags,
+    slide_flags,
+    slideshow_type,
     without_first_line,
 )
 from lib.blog.repair import Attachments, MathCheck, WidgetState
@@ -52,35 +54,6 @@ class OutputLimits(Preprocessor):
 # A cell's slide flag, as nbconvert's slideshow type: `#| slide: true` starts a slide, `#| slide: sub` a sub-slide
 # below the current one, `#| slide: false` leaves the cell out of the slides (not out of the post), `#| fragment`
 # shows the cell on the next key press, and `#| notes` makes a markdown cell the presenter's speaker notes.
-SLIDE_FLAGS = {("slide", "true"): "slide", ("slide", "sub"): "subslide", ("slide", "false"): "skip",
-               ("fragment", ""): "fragment", ("fragment", "true"): "fragment",
-               ("notes", ""): "notes", ("notes", "true"): "notes"}  # fmt: skip
-SLIDE_NAMES = {name for name, _ in SLIDE_FLAGS}
-
-
-def slide_flags(source: str, code: bool) -> tuple[list[tuple[str, str]], str]:
-    """The (name, value) of each slide flag in the cell's leading flag lines, and the source without them. A
-    markdown cell's flags are its first `#|` lines; a code cell's may stand among its other flags."""
-    lines = source.split("\n")
-    top = next((i for i, line in enumerate(lines) if not is_flag_line(line, code)), len(lines))
-    ours = [(i, d) for i, line in enumerate(lines[:top]) if (d := DIRECTIVE.match(line)) and d[1] in SLIDE_NAMES]
-    if not ours:
-        return [], source
-    taken = {i for i, _ in ours}
-    return [(d[1], d[2].lower()) for _, d in ours], "\n".join(x for i, x in enumerate(lines) if i not in taken)
-
-
-def is_flag_line(line: str, code: bool) -> bool:
-    "A `#| name: value` line, or in code, a fastpages flag such as `#hide`."
-    return bool(DIRECTIVE.match(line) or code and FLAG.match(line))
-
-
-def slideshow_type(cell) -> str | None:
-    "The cell's nbconvert slideshow type, if it has one other than `-` (go on with the current slide)."
-    kind = (cell.metadata.get("slideshow") or {}).get("slide_type")
-    return kind if kind != "-" else None
-
-
 class SlideFlags(Preprocessor):
     """Read a cell's slide flag into `metadata.slide_flag` (it wins over the cell's slideshow metadata) and take
     its line out. Speaker notes, flagged or of slideshow type `notes`, are tagged `notes`: they are for the
@@ -90,7 +63,7 @@ class SlideFlags(Preprocessor):
         found, cell.source = slide_flags(cell.source, cell.cell_type == "code")
         for name, value in (f for f in found if f not in SLIDE_FLAGS):
             resources.setdefault("warnings", []).append(f"cell {index + 1}: unknown flag '#| {name}: {value}'")
-        kind = next((SLIDE_FLAGS[f] for f in found if f in SLIDE_FLAGS), None)
+        kind = flag_kind(found)
         if kind:
             cell.metadata["slide_flag"] = kind
         if (kind or slideshow_type(cell)) == "notes":
