@@ -198,7 +198,7 @@ class Undo:
         self.done.append((path, spare))
         if spare:
             try:
-                os.link(path, spare)  # the old file stays in place, for readers, until the rename
+                os.link(path, spare, follow_symlinks=False)  # the old file stays, for readers, until the rename
             except OSError:
                 os.replace(path, spare)
         os.replace(tmp, path)
