@@ -95,10 +95,9 @@ def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes], later: bool = 
     """The search index only depends on the pages: when none changed, the previous index is copied. Is it new?
     `later`: a changed site keeps the previous index for now (`make serve` builds the new one in the background)."""
     pages = pages_digest(files)
-    stamp = out / "pagefind" / "pages.sha256"
     # An index that came with a clone was not built here: its scripts are not to be trusted.
     trusted = (out / "pagefind").is_dir() and not tracked(out)
-    if trusted and (later or stamp.is_file() and stamp.read_text() == pages):
+    if trusted and (later or indexed_for(out, pages)):
         shutil.copytree(out / "pagefind", tmp / "pagefind", symlinks=True, copy_function=link_or_copy)
         return False
     index_search(tmp)
@@ -111,9 +110,17 @@ def new_index(out: Path) -> Path | None:
     site's own index is current. `make serve` makes it after the pages are served, then `put_index`."""
     html = sorted(p for p in out.rglob("*.html") if "pagefind" not in p.relative_to(out).parts)
     pages = pages_digest({p.relative_to(out).as_posix(): p.read_bytes() for p in html})
+    return None if indexed_for(out, pages) else index_beside(out, pages)
+
+
+def indexed_for(out: Path, pages: str) -> bool:
+    "Whether the site's own search index was made for the pages whose `pages_digest` is `pages`."
     stamp = out / "pagefind" / "pages.sha256"
-    if stamp.is_file() and stamp.read_text() == pages:
-        return None
+    return stamp.is_file() and stamp.read_text() == pages
+
+
+def index_beside(out: Path, pages: str) -> Path:
+    "A search index of the site in `out`, made in a new folder beside it (its `pagefind/`), stamped with `pages`."
     work = Path(tempfile.mkdtemp(prefix=f"{out.name}.index-", dir=out.parent))
     try:
         index_search(out, work / "pagefind")
@@ -290,11 +297,8 @@ def update_site(files: dict[str, bytes], out: Path, search: bool | str, check, b
         index = out / "pagefind"
         if not search and index.exists():
             undo.remove(index)
-        stamp = index / "pages.sha256"
-        if search is True and not (stamp.is_file() and stamp.read_text() == pages_digest(files)):
-            work = Path(tempfile.mkdtemp(prefix=f"{out.name}.index-", dir=out.parent))
-            index_search(out, work / "pagefind")
-            (work / "pagefind" / "pages.sha256").write_text(pages_digest(files))
+        if search is True and not indexed_for(out, pages := pages_digest(files)):
+            work = index_beside(out, pages)
         if check:
             check(work or out, work is not None)
         if work:
