@@ -112,9 +112,9 @@ def search_records(folder: Path) -> dict[str, str]:
     return records
 
 
-def own_leaks(post: Post, files: dict[str, bytes]) -> Iterator[tuple[str, str]]:
-    "(file, line) for each hidden line in the post's own page, slides or student notebook."
-    hidden, answers = secrets(post)
+def own_leaks(post: Post, files: dict[str, bytes], found: tuple[set, set] | None = None) -> Iterator[tuple[str, str]]:
+    "(file, line) for each hidden line in the post's own page, slides or student notebook. `found`: its `secrets`."
+    hidden, answers = found or secrets(post)
     if not hidden and not answers:
         return
     for name in (url_to_file(post.url), f"slides/{post.slug}.html"):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lib.blog.audit import audit, loads_of, own_leaks, secret_lines
+from lib.blog.audit import audit, loads_of, own_leaks, secrets
 from lib.blog.cache import Cache, ReadCache
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
@@ -113,7 +113,9 @@ class Renderer:
             files = render_post(
                 post, self.site, self.env, self.exporter, self.liquid, self.around.get(post.path, ALONE), self.links
             )
-        for name, line in own_leaks(post, files):  # checked here, once, since the cache keeps the result
+        hidden, answers = secrets(post)
+        post.secret_lines = sorted(hidden | answers)  # kept beside the page, for the search index's check
+        for name, line in own_leaks(post, files, (hidden, answers)):  # checked here, once: the cache keeps it
             raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
         meta = {
             "warnings": post.warnings,
@@ -123,7 +125,7 @@ class Renderer:
             "shared": sorted(shared_files(post, files)),
             "loads": loads_of(files),
             "vendored": vendored_of(files),
-            "secrets": secret_lines(post),
+            "secrets": post.secret_lines,
         }
         return files, meta
 
