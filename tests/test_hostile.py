@@ -256,13 +256,17 @@ def test_a_cache_entry_tracked_by_git_is_ignored(tmp_path):
     cache = root / ".cache/blog"
     built(root, cache=cache)
     # Forge an entry whose page says INJECTED, with matching hashes, as a committed cache would.
-    entry = next((cache / "entries").glob("*.json"))
-    data = json.loads(entry.read_text())
+    log = cache / "entries.jsonl"
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
     forged = b"<html><body>INJECTED</body></html>"
     digest = __import__("hashlib").sha256(forged).hexdigest()
     (cache / "blobs" / digest).write_bytes(forged)
-    data["files"]["2020/01/01/post.html"] = digest
-    entry.write_text(json.dumps(data))
+    blob = (cache / "blobs" / digest).stat()
+    for entry in entries:
+        if "2020/01/01/post.html" in entry["files"]:
+            entry["files"]["2020/01/01/post.html"] = digest
+            entry["stats"][digest] = [blob.st_size, blob.st_mtime_ns]
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-f", ".cache"], check=True)
     assert "INJECTED" not in page(built(root, cache=cache).parent)
@@ -276,7 +280,7 @@ def test_a_read_cache_tracked_by_git_is_ignored(tmp_path):
     reads = json.loads((cache / "reads.json").read_text())
     reads["files"][str(post)]["post"]["title"] = "INJECTED"  # the file's size and mtime still match
     (cache / "reads.json").write_text(json.dumps(reads))
-    shutil.rmtree(cache / "entries")  # so the page is rendered again, from what the read cache says
+    (cache / "entries.jsonl").unlink()  # so the page is rendered again, from what the read cache says
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-f", ".cache"], check=True)
     html = page(built(root, cache=cache).parent, "2020/01/02/note.html")

@@ -252,6 +252,29 @@ def test_unchanged_posts_come_from_the_cache(tmp_path):
     assert "Edited." in page(root, "2020/01/02/b.html")
 
 
+def test_pages_rendered_on_every_core_are_in_the_cache_for_the_next_build(tmp_path):
+    root = site(tmp_path)
+    for day in (1, 2, 3):  # enough notebooks for the workers (build.PARALLEL_FROM), which store what they render
+        notebook(root, f"x = {day}", new_markdown_cell(f"Post {day}"), name=f"2020-01-0{day}-post{day}.ipynb")
+    build(root, root / "_site", search=False, cache=tmp_path / "cache", log=lambda _: None)
+    first, logs = tree(root / "_site"), []
+    build(root, root / "_site", search=False, cache=tmp_path / "cache", log=logs.append)
+    assert "(0 rendered, 3 cached)" in logs[-1]
+    assert tree(root / "_site") == first
+
+
+def test_a_torn_line_in_the_cache_log_is_a_miss_and_lines_appended_after_it_still_count(tmp_path):
+    from lib.blog.cache import Cache
+
+    Cache(tmp_path / "cache").put("a", {}, {"a.html": b"A"})
+    log = tmp_path / "cache" / "entries.jsonl"
+    log.write_bytes(log.read_bytes()[:-5])  # as a build killed while appending leaves it
+    cache = Cache(tmp_path / "cache")
+    assert cache.get("a") is None
+    cache.put("b", {}, {"b.html": b"B"})  # appended after the torn line; no build end writes the log anew
+    assert Cache(tmp_path / "cache").get("b")[1]["b.html"].read() == b"B"
+
+
 def test_a_changed_linked_image_invalidates_the_cached_post(tmp_path):
     root = site(tmp_path)
     (root / "images").mkdir()

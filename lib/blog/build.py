@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lib.blog.audit import audit, loads_of, own_leaks, secrets
-from lib.blog.cache import Cache, ReadCache
+from lib.blog.cache import Cache, ReadCache, Stored, store
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
@@ -155,6 +155,7 @@ class Renderer:
 # a notebook taking as long as some forty markdown posts.
 NOTEBOOK_WORK, PARALLEL_FROM = 40, 120
 _worker: Renderer | None = None
+_blobs: Path | None = None
 
 
 def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callable) -> None:
@@ -172,7 +173,8 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
     # Notebooks first, the long jobs, so that the short ones even out the cores' loads at the end; in chunks,
     # since sending a thousand small markdown posts one by one costs more than rendering them.
     order = sorted(posts, key=lambda p: p.kind != "notebook")
-    pool = ProcessPoolExecutor(cores, initializer=start_worker, initargs=(*args, os.getpid()))
+    blobs = renderer.cache.folder / "blobs" if renderer.cache else None
+    pool = ProcessPoolExecutor(cores, initializer=start_worker, initargs=(*args, blobs, os.getpid()))
     try:
         for post, result in zip(order, pool.map(render_in_worker, order, chunksize=8), strict=True):
             keep(post, *result)
@@ -182,16 +184,19 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
     pool.shutdown()
 
 
-def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, around: dict, parent: int) -> None:
+def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, around: dict, blobs, parent) -> None:
+    "`blobs`: the cache's blob folder, where the worker stores each file it renders; None without a cache."
     from lib.blog.workers import die_with_parent
 
     die_with_parent(parent)
-    global _worker
-    _worker = Renderer(site, None, strict, urls, nav, links, around)
+    global _worker, _blobs
+    _worker, _blobs = Renderer(site, None, strict, urls, nav, links, around), blobs
 
 
-def render_in_worker(post: Post) -> tuple[dict[str, bytes], dict]:
-    return _worker.fresh(post)
+def render_in_worker(post: Post) -> tuple[dict[str, bytes | Stored], dict]:
+    "The post's files and meta; with a cache, the files are stored there, and sent back as `Stored` (no bytes)."
+    files, meta = _worker.fresh(post)
+    return ({rel: store(_blobs, data) for rel, data in files.items()} if _blobs else files), meta
 
 
 def feed_fields(post: Post) -> tuple:
@@ -226,7 +231,7 @@ def data_memo(cache: Cache | None) -> Path | None:
     return None if memo and memo.resolve() in cache.ignore else memo
 
 
-def stale(post: Post, root: Path, cache: Cache | None) -> tuple[str, str] | None:
+def stale(post: Post, root: Path, cache: Cache | None, seen: dict | None = None) -> tuple[str, str] | None:
     """(kind, note) when a notebook's stored outputs are not vouched for: `unstamped` (never stored by
     `make execute`), `unchecked` (its data is not on this machine) or `stale` (code, lib, data or versions)."""
     if post.kind != "notebook":
@@ -235,7 +240,7 @@ def stale(post: Post, root: Path, cache: Cache | None) -> tuple[str, str] | None
 
     if not stored_key(post.notebook()):
         return "unstamped", str(post.path.relative_to(root))
-    why = changed(post.notebook(), post.path, root, memo=data_memo(cache))
+    why = changed(post.notebook(), post.path, root, memo=data_memo(cache), seen=seen)
     if any(w.startswith("data (not on this machine") for w in why):
         return "unchecked", f"{post.path.relative_to(root)} ({', '.join(why)})"
     return ("stale", f"{post.path.relative_to(root)} ({', '.join(why)} changed)") if why else None
@@ -245,9 +250,11 @@ def stale_kept(
     post: Post, root: Path, cache: Cache | None, reads: ReadCache | None, seen: dict
 ) -> tuple[str, str] | None:
     """`stale`, remembered beside the unchanged notebook with what else it depends on (`surroundings`): a warm
-    build then reads no notebook at all. `seen`: surroundings already worked out in this build, by data folders."""
+    build then reads no notebook at all. `seen`: surroundings already worked out in this build, by data folders,
+    and under "modules" the lib modules looked up (execute.lib_modules)."""
+    modules = seen.setdefault("modules", {})
     if post.kind != "notebook" or reads is None:
-        return stale(post, root, cache)
+        return stale(post, root, cache, modules)
     kept, memo = reads.get(post.path, "stale"), data_memo(cache)
 
     def around(folders: list[str]) -> str:
@@ -259,7 +266,7 @@ def stale_kept(
         return tuple(kept["verdict"]) if kept.get("verdict") else None
     from lib.blog.execute import blog_meta
 
-    verdict, folders = stale(post, root, cache), sorted(blog_meta(post.notebook(), "stamp", "data"))
+    verdict, folders = stale(post, root, cache, modules), sorted(blog_meta(post.notebook(), "stamp", "data"))
     reads.put(post.path, "stale", {"folders": folders, "around": around(folders), "verdict": verdict})
     return verdict
 
@@ -307,7 +314,7 @@ def read_kept(path: Path, strict: bool, reads: ReadCache | None) -> Post:
 def stale_summary(posts: list[Post], root: Path, cache: Cache | None, reads: ReadCache | None = None) -> list[str]:
     "One warning line per kind of doubt, however many notebooks share it."
     found: dict[str, list[str]] = {}
-    seen: dict[tuple, str] = {}  # surroundings by data folders: lib's fingerprint once a build, not once a notebook
+    seen: dict = {}  # surroundings by data folders: lib's fingerprint once a build, not once a notebook
     for kind, note in filter(None, (stale_kept(p, root, cache, reads, seen) for p in posts)):
         found.setdefault(kind, []).append(note)
     return [STALE[kind].format(n=len(notes), names="; ".join(notes)) for kind, notes in found.items()]

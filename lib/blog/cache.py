@@ -21,9 +21,8 @@ from lib.blog.errors import BuildError
 def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
     "Replace `path` whole: a reader, or a kill midway, sees the old file or the new one, never part of one."
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique: writers may race
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(tmp, "xb") as f:
+        with create(tmp) as f:
             f.write(data)
             f.flush()
             if sync:  # else a crash soon after the rename can leave an empty file
@@ -34,6 +33,15 @@ def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def create(path: Path):
+    "A new file, open for writing; its folder is made only when missing (a build writes thousands into a few)."
+    try:
+        return open(path, "xb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "xb")
 
 
 def tracked(folder: Path) -> set[Path]:
@@ -62,10 +70,17 @@ def read_json(path: Path, ignore: set[Path] = frozenset()):
 
 
 class Cache:
-    "entries/<key>.json -> {meta, files: {site path: sha256}}; blobs/<sha256> hold the bytes."
+    """entries.jsonl: a line per entry, {key, meta, files: {site path: sha256}, stats}; blobs/<sha256> hold the bytes.
+
+    Entries are appended to one file as posts are rendered, rather than written one file each: creating a file is
+    the slowest step of storing a page, and a cold build stores a thousand. A killed build keeps what it appended;
+    a torn last line is not JSON, and is skipped. A build that ends writes the file anew with only its own entries.
+    """
+
+    LOG = "entries.jsonl"
 
     def __init__(self, folder: Path):
-        self.folder = folder
+        self.folder, self._entries, self._log, self._torn = folder, None, None, False
         folder.mkdir(parents=True, exist_ok=True)
         if not (folder / ".gitignore").exists():
             write_atomic(folder / ".gitignore", b"# Built by the site builder; never commit it.\n*\n")
@@ -81,7 +96,7 @@ class Cache:
         have the size and mtime it had when it was stored (a blob edited through a hard link into the site
         fails this), and its hash is checked whenever its bytes are read (`Stored.read`)."""
         self.used.add(key)
-        entry = read_json(self.folder / "entries" / f"{key}.json", self.ignore)
+        entry = self.entries().get(key)
         if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
             return None
         files, stats = {}, entry.get("stats") or {}
@@ -104,20 +119,59 @@ class Cache:
         "Store blobs first and the entry last, so a killed build leaves no entry without its files."
         digests, stats = {}, {}
         for rel, data in files.items():
-            digests[rel] = digest = digest_of(data)
-            blob = self.folder / "blobs" / digest
-            if _read(blob) != data:  # missing, or edited through a hard link into the site: written anew
-                write_atomic(blob, content(data), sync=False)  # a torn blob fails its size or hash check: a miss
-            st = blob.stat()
-            stats[digest] = [st.st_size, st.st_mtime_ns]
-            self.blobs[digest] = blob
-            self.digests[id(data)] = data, digest
-        entry = json.dumps({"meta": meta, "files": digests, "stats": stats}, sort_keys=True).encode()
-        # No fsync: after a crash a torn entry is not JSON, and an entry whose blob was lost fails its checks;
-        # either is a miss, and syncing a thousand entries would double a cold build.
-        write_atomic(self.folder / "entries" / f"{key}.json", entry, sync=False)
+            kept = store(self.folder / "blobs", data)
+            st = os.stat(kept.path)
+            digests[rel], stats[kept.digest], self.blobs[kept.digest] = (
+                kept.digest,
+                [st.st_size, st.st_mtime_ns],
+                kept.path,
+            )
+            if not isinstance(data, Stored):
+                self.digests[id(data)] = data, kept.digest
+        self.entries()[key] = entry = {"meta": meta, "files": digests, "stats": stats}
+        self.append(key, entry)
         self.used.add(key)
         self.kept |= set(digests.values())
+
+    def entries(self) -> dict[str, dict]:
+        "Every entry in the log, the last line for a key winning; none when git tracks the log (it came with a clone)."
+        if self._entries is None:
+            log, self._entries = self.folder / self.LOG, {}
+            text = None if self.ignore and log.resolve() in self.ignore else _read(log)
+            self._torn = bool(text) and not text.endswith(b"\n")
+            for line in (text or b"").splitlines():
+                try:
+                    found = json.loads(line)
+                except ValueError:
+                    continue  # torn by a killed build, or mixed by two builds at once: a miss
+                if isinstance(found, dict) and isinstance(found.get("key"), str):
+                    self._entries[found.pop("key")] = found
+        return self._entries
+
+    def append(self, key: str, entry: dict) -> None:
+        """One line, in one unbuffered write, which O_APPEND puts at the end whole. No fsync: after a crash an
+        entry whose blob was lost fails its checks, a miss; syncing a thousand entries would double a cold build."""
+        if self._log is None:
+            self._log = self.open_log()
+        self._log.write(json.dumps({"key": key, **entry}, sort_keys=True).encode() + b"\n")
+
+    def open_log(self):
+        """The log, open for appending. Never through a link, and never the one git tracks: that one is replaced
+        by an empty file first, as it would be by the build's end."""
+        log = self.folder / self.LOG
+        self.entries()  # read first, to know whether its last line was torn
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            if self.ignore and log.resolve() in self.ignore:
+                raise OSError("tracked by git")
+            fd = os.open(log, flags, 0o644)
+        except OSError:  # a link (ELOOP), or tracked
+            write_atomic(log, b"", sync=False)
+            fd, self._torn = os.open(log, flags, 0o644), False
+        f = os.fdopen(fd, "ab", buffering=0)
+        if self._torn:
+            f.write(b"\n")  # so the next line does not run on from it
+        return f
 
     def blob(self, data: bytes | Stored) -> Path | None:
         "The blob holding `data`, if this build read or wrote one."
@@ -130,12 +184,46 @@ class Cache:
 
     def prune(self) -> None:
         "Drop entries this build did not use, and blobs no used entry names, so the cache stays the site's size."
-        for path in (self.folder / "entries").glob("*.json"):
-            if path.stem not in self.used:
-                path.unlink(missing_ok=True)
+        if self._log:
+            self._log.close()
+        kept = {k: e for k, e in self.entries().items() if k in self.used}
+        lines = b"".join(json.dumps({"key": k, **e}, sort_keys=True).encode() + b"\n" for k, e in sorted(kept.items()))
+        write_atomic(self.folder / self.LOG, lines, sync=False)
+        self._log = None
+        shutil.rmtree(self.folder / "entries", ignore_errors=True)  # one file per entry, as older builds kept them
         for blob in (self.folder / "blobs").glob("*"):
             if blob.name not in self.kept:
                 blob.unlink(missing_ok=True)
+
+
+def store(blobs: Path, data: bytes | Stored) -> Stored:
+    """`data` as a blob in the folder `blobs`, written unless it is there already. Worker processes store what they
+    render themselves, so that the build's main process, which keeps the entries, does not write every page."""
+    if isinstance(data, Stored) and data.path.parent == blobs:
+        return data
+    digest = digest_of(data)
+    blob = blobs / digest
+    if not put_blob(blob, data):
+        write_atomic(blob, content(data), sync=False)  # edited through a hard link into the site
+    return Stored(blob, digest, os.stat(blob).st_size)
+
+
+def put_blob(blob: Path, data: bytes | Stored) -> bool:
+    """Whether `blob` now holds `data`: written when missing, or found already there. A new blob is written in
+    place, not renamed into place, as no reader trusts it before an entry records its size and mtime, and every
+    read checks its hash: a torn one is a miss. One that exists is never written in place, since the site's
+    pages are hard links to blobs."""
+    try:
+        f = create(blob)
+    except FileExistsError:
+        return _read(blob) == content(data)
+    try:
+        with f:
+            f.write(content(data))
+    except BaseException:
+        blob.unlink(missing_ok=True)
+        raise
+    return True
 
 
 class Stored:

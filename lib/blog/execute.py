@@ -61,16 +61,21 @@ def source(cell: dict) -> str:
     return "".join(s) if isinstance(s, list) else s
 
 
-def lib_modules(sources: list[str], root: Path) -> set[Path]:
-    "Files of the `lib` modules that the code `sources` import, and the `lib` modules those import in turn."
+def lib_modules(sources: list[str], root: Path, seen: dict | None = None) -> set[Path]:
+    """Files of the `lib` modules that the code `sources` import, and the `lib` modules those import in turn.
+    `seen`: lookups and file texts of this build so far, shared by its notebooks (most import the same lib)."""
     found: set[Path] = set()
-    todo = list(sources)
+    todo, seen = list(sources), {} if seen is None else seen
     while todo:
         for name in imported_names(todo.pop()):
             if name == "lib" or name.startswith("lib."):
-                for path in _module_files(root, name) - found:
+                if name not in seen:
+                    seen[name] = _module_files(root, name)
+                for path in seen[name] - found:
                     found.add(path)
-                    todo.append(path.read_text(encoding="utf-8"))
+                    if path not in seen:
+                        seen[path] = path.read_text(encoding="utf-8")
+                    todo.append(seen[path])
     return found
 
 
@@ -192,16 +197,19 @@ def _versions() -> tuple[tuple[str, str], ...]:
     return tuple(found.items())
 
 
-def key_parts(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> dict[str, str]:
-    "The four parts of the cache key, each a short hash, so a mismatch can say what changed."
+def key_parts(
+    nb: dict, nb_path: Path, root: Path, memo: Path | None = None, seen: dict | None = None
+) -> dict[str, str]:
+    "The four parts of the cache key, each a short hash, so a mismatch can say what changed. `seen`: see lib_modules."
     code = "\n\0".join(source(c) for c in code_cells(nb))
     markdown = "\n\0".join(source(c) for c in markdown_cells(nb) if has_inline(source(c)))
-    libs = sorted(lib_modules([source(c) for c in code_cells(nb)], root))
+    seen = {} if seen is None else seen
+    libs = sorted(lib_modules([source(c) for c in code_cells(nb)], root, seen))
     data = blog_meta(nb, "stamp", "data")
     h = lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]  # noqa: E731
     return {
         "code": h(code + "\0" + markdown),
-        "lib": h("".join(f"{p.relative_to(root)}\0{p.read_text(encoding='utf-8')}" for p in libs)),
+        "lib": h("".join(f"{p.relative_to(root)}\0{seen[p]}" for p in libs)),
         "data": h(json.dumps({p: _fingerprint_or_none(Path(p).expanduser(), memo) for p in sorted(data)})),
         "environment": h(json.dumps(versions(), sort_keys=True)),
     }
@@ -211,9 +219,9 @@ def stored_key(nb: dict) -> dict[str, str]:
     return blog_meta(nb, "key")
 
 
-def changed(nb: dict, nb_path: Path, root: Path, memo: Path | None = None) -> list[str]:
+def changed(nb: dict, nb_path: Path, root: Path, memo: Path | None = None, seen: dict | None = None) -> list[str]:
     "Which key parts differ from the stored ones: [] when they match. `memo`: see `remembered_fingerprint`."
-    stored, now = stored_key(nb), key_parts(nb, nb_path, root, memo)
+    stored, now = stored_key(nb), key_parts(nb, nb_path, root, memo, seen)
     why = [part for part in now if stored.get(part) != now[part]]
     folders = blog_meta(nb, "stamp", "data")
     if missing := [f for f in folders if not Path(f).expanduser().exists()]:

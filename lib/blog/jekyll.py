@@ -251,6 +251,11 @@ FILTERS = {
 }
 
 
+def has_liquid(text: str) -> bool:
+    "Whether `text` holds Liquid markup; most posts hold none, and skip Liquid (and its import) entirely."
+    return "{{" in text or "{%" in text
+
+
 class Liquid:
     "One Liquid environment per build: site variables, includes, fastpages' tags and filters."
 
@@ -269,7 +274,7 @@ class Liquid:
     def render(self, text: str, page: dict, warn: Callable[[str], None], where: str = "", first_line: int = 0) -> str:
         """`text` with its Liquid rendered. Each tag or output that fails is warned about and dropped,
         naming its line (`first_line` lines of the file come before `text`)."""
-        if "{{" not in text and "{%" not in text:
+        if not has_liquid(text):
             return text
         liquid = _python_liquid()
         for _ in range(100):  # each round drops one failing tag; a page has far fewer

@@ -16,7 +16,7 @@ import jinja2
 from lib.blog.cache import content
 from lib.blog.paths import url_to_file
 from lib.blog.read import Post
-from lib.blog.render import ASSETS, URLS, pygments_css, render_page, site_image
+from lib.blog.render import ASSETS, URLS, notebook_css, pygments_css, render_page, site_image
 
 SITE_PAGES = {"search.html": "search", "tags.html": "categories", "404.html": "404"}
 
@@ -71,7 +71,7 @@ def render_site_pages(posts: list[Post], env: jinja2.Environment, remember=None)
         url_to_file(urls["404"]): render_page(env, "404.html", urls["404"], title="Page not found"),
         **{f"assets/{p.relative_to(ASSETS).as_posix()}": p.read_bytes() for p in asset_files()},
         "assets/pygments.css": pygments_css(),
-    }  # fmt: skip
+    } | ({"assets/notebook.css": notebook_css()} if any(p.kind == "notebook" for p in posts) else {})  # fmt: skip
 
 
 def listing_fields(post: Post) -> tuple:

@@ -21,6 +21,7 @@ from pygments.formatters import HtmlFormatter
 from lib.blog.config import Site
 from lib.blog.errors import BuildError
 from lib.blog.handout import STUDENT_DIR, has_exercises, student_bytes
+from lib.blog.jekyll import has_liquid
 from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
 from lib.blog.paths import is_remote, url_to_file
 from lib.blog.read import Post
@@ -227,8 +228,10 @@ def render_post(
             "categories": post.categories, "date": post.date, "permalink": post.permalink,
             "solutions": post.solutions}  # fmt: skip
     warn, line = post.warnings.append, post.first_line
-    assets.liquid = lambda text, where="": liquid().render(
-        text, page, warn, f"{post.path}: {where}", line if not where else 0
+    assets.liquid = lambda text, where="": (
+        liquid().render(text, page, warn, f"{post.path}: {where}", line if not where else 0)
+        if has_liquid(text)
+        else text
     )
     extra = {}
     if post.kind == "notebook":
@@ -305,6 +308,17 @@ RESET = "{ color: inherit; background-color: transparent; font-weight: inherit; 
 def token_css(style: str, scope: str = "") -> str:
     rules = HtmlFormatter(style=style).get_token_style_defs(f"{scope} .highlight".strip())
     return "\n".join(rule.split(" /* ")[0] for rule in rules)  # without the token names in comments
+
+
+def notebook_css() -> bytes:
+    """assets/notebook.css, for the slides: JupyterLab's notebook styles in its light theme, from nbconvert's `lab`
+    template, found where nbconvert finds it. nbconvert inlines them into every deck instead."""
+    from jupyter_core.paths import jupyter_path
+
+    for static in (Path(folder) / "lab" / "static" for folder in jupyter_path("nbconvert", "templates")):
+        if (static / "index.css").is_file():
+            return (static / "index.css").read_bytes() + (static / "theme-light.css").read_bytes()
+    raise BuildError(Path("slides"), "nbconvert's lab template is missing: reinstall nbconvert")
 
 
 def pygments_css() -> bytes:
