@@ -19,13 +19,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
-from mdit_py_plugins.dollarmath.index import math_block_dollar
-from mdit_py_plugins.footnote import footnote_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -34,6 +30,10 @@ from pygments.util import ClassNotFound
 from lib.blog.errors import BuildError
 from lib.blog.jekyll import link_of, twitter_card, youtube_card
 from lib.blog.paths import is_remote
+
+if TYPE_CHECKING:  # markdown-it is imported by the first parser a build makes: a warm build renders no markdown
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 CALLOUTS = ("Note", "Tip", "Warning", "Important")
 
@@ -146,6 +146,9 @@ def math_in_text(text: str, env: dict) -> str:
 
 def use_math(md: MarkdownIt) -> MarkdownIt:
     "`$math$` as MathML in `md`, with kramdown's ways: `$$x$$` inline, `$$` under text, math in raw HTML."
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+    from mdit_py_plugins.dollarmath.index import math_block_dollar
+
     md.use(dollarmath_plugin, allow_space=True, double_inline=True)
     block = math_block_dollar(True, lambda label: re.sub(r"\s+", "-", label), True)
     md.block.ruler.at("math_block", interrupting(block), {"alt": ["paragraph", "reference", "blockquote", "list"]})
@@ -201,9 +204,7 @@ def callouts(state) -> None:
         if kind and inline.children and inline.children[0].type == "text":
             token.attrSet("class", f"callout {kind.lower()}")
             inline.children[0].content = inline.children[0].content[len(kind) + 1 :].lstrip()
-            label = Token("html_inline", "", 0)
-            label.content = f'<strong class="callout-label">{kind}:</strong> '
-            inline.children.insert(0, label)
+            inline.children.insert(0, html_token("html_inline", f'<strong class="callout-label">{kind}:</strong> '))
 
 
 RAW_REF = re.compile(
@@ -221,9 +222,8 @@ def embeds(state) -> None:
         found = len(quote) == 5 and quote[0].type == "blockquote_open" and quote[4].type == "blockquote_close"
         m = found and quote[2].type == "inline" and EMBED.match(quote[2].content)
         if m:
-            card = Token("html_block", "", 0)
-            card.content = (youtube_card if m[1].lower() == "youtube" else twitter_card)(link_of(m[2])) + "\n"
-            out.append(card)
+            card = (youtube_card if m[1].lower() == "youtube" else twitter_card)(link_of(m[2])) + "\n"
+            out.append(html_token("html_block", card))
             i += 5
         else:
             out.append(tokens[i])
@@ -254,12 +254,20 @@ def local_images(state) -> None:
 
 
 def remote_image(src: str, alt: str) -> Token:
-    card = Token("html_inline", "", 0)
     link, host = html.escape(src), html.escape(urlparse(src).netloc)
     label = html.escape(alt or "an image")
-    card.content = (f'<span class="embed embed-image"><a href="{link}" rel="noopener">{label} (on {host})</a> '
-                    f'<button type="button" class="embed-load" data-load="{link}">Show it</button></span>')  # fmt: skip
-    return card
+    card = (f'<span class="embed embed-image"><a href="{link}" rel="noopener">{label} (on {host})</a> '
+            f'<button type="button" class="embed-load" data-load="{link}">Show it</button></span>')  # fmt: skip
+    return html_token("html_inline", card)
+
+
+def html_token(kind: str, content: str) -> Token:
+    "A token of raw HTML (`html_inline` or `html_block`) that a core rule puts in the stream."
+    from markdown_it.token import Token
+
+    token = Token(kind, "", 0)
+    token.content = content
+    return token
 
 
 class ImageAssets:
@@ -353,6 +361,9 @@ class ImageAssets:
 @functools.lru_cache(maxsize=1)
 def markdown_parser() -> MarkdownIt:
     "One parser per process: building one compiles its rules, and rendering keeps no state in it."
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
+
     md = MarkdownIt("commonmark", {"html": True, "highlight": highlight_fence})
     md.enable(["table", "strikethrough"])
     use_math(md.use(footnote_plugin))
