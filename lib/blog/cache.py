@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import subprocess
+from contextlib import suppress
 from pathlib import Path
 
 from lib.blog.errors import BuildError
@@ -121,11 +122,8 @@ class Cache:
         for rel, data in files.items():
             kept = store(self.folder / "blobs", data)
             st = os.stat(kept.path)
-            digests[rel], stats[kept.digest], self.blobs[kept.digest] = (
-                kept.digest,
-                [st.st_size, st.st_mtime_ns],
-                kept.path,
-            )
+            digests[rel], stats[kept.digest] = kept.digest, [st.st_size, st.st_mtime_ns]
+            self.blobs[kept.digest] = kept.path
             if not isinstance(data, Stored):
                 self.digests[id(data)] = data, kept.digest
         self.entries()[key] = entry = {"meta": meta, "files": digests, "stats": stats}
@@ -153,7 +151,7 @@ class Cache:
         entry whose blob was lost fails its checks, a miss; syncing a thousand entries would double a cold build."""
         if self._log is None:
             self._log = self.open_log()
-        self._log.write(json.dumps({"key": key, **entry}, sort_keys=True).encode() + b"\n")
+        self._log.write(log_line(key, entry))
 
     def open_log(self):
         """The log, open for appending. Never through a link, and never the one git tracks: that one is replaced
@@ -161,11 +159,11 @@ class Cache:
         log = self.folder / self.LOG
         self.entries()  # read first, to know whether its last line was torn
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            if self.ignore and log.resolve() in self.ignore:
-                raise OSError("tracked by git")
-            fd = os.open(log, flags, 0o644)
-        except OSError:  # a link (ELOOP), or tracked
+        fd = None
+        if not (self.ignore and log.resolve() in self.ignore):
+            with suppress(OSError):  # a link (ELOOP)
+                fd = os.open(log, flags, 0o644)
+        if fd is None:
             write_atomic(log, b"", sync=False)
             fd, self._torn = os.open(log, flags, 0o644), False
         f = os.fdopen(fd, "ab", buffering=0)
@@ -187,13 +185,16 @@ class Cache:
         if self._log:
             self._log.close()
         kept = {k: e for k, e in self.entries().items() if k in self.used}
-        lines = b"".join(json.dumps({"key": k, **e}, sort_keys=True).encode() + b"\n" for k, e in sorted(kept.items()))
-        write_atomic(self.folder / self.LOG, lines, sync=False)
+        write_atomic(self.folder / self.LOG, b"".join(log_line(k, e) for k, e in sorted(kept.items())), sync=False)
         self._log = None
         shutil.rmtree(self.folder / "entries", ignore_errors=True)  # one file per entry, as older builds kept them
         for blob in (self.folder / "blobs").glob("*"):
             if blob.name not in self.kept:
                 blob.unlink(missing_ok=True)
+
+
+def log_line(key: str, entry: dict) -> bytes:
+    return json.dumps({"key": key, **entry}, sort_keys=True).encode() + b"\n"
 
 
 def store(blobs: Path, data: bytes | Stored) -> Stored:
@@ -205,7 +206,7 @@ def store(blobs: Path, data: bytes | Stored) -> Stored:
     blob = blobs / digest
     if not put_blob(blob, data):
         write_atomic(blob, content(data), sync=False)  # edited through a hard link into the site
-    return Stored(blob, digest, os.stat(blob).st_size)
+    return Stored(blob, digest, len(data))  # the blob holds `data` now
 
 
 def put_blob(blob: Path, data: bytes | Stored) -> bool:

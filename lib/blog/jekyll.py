@@ -251,30 +251,32 @@ FILTERS = {
 }
 
 
-def has_liquid(text: str) -> bool:
-    "Whether `text` holds Liquid markup; most posts hold none, and skip Liquid (and its import) entirely."
-    return "{{" in text or "{%" in text
-
-
 class Liquid:
-    "One Liquid environment per build: site variables, includes, fastpages' tags and filters."
+    """One Liquid environment per build: site variables, includes, fastpages' tags and filters. python-liquid is
+    imported, and the environment made, when a text first holds Liquid markup: most posts hold none."""
 
     def __init__(self, site: dict, root: Path):
-        liquid = _python_liquid()
-        loader = liquid.ChoiceLoader([liquid.FileSystemLoader(TEMPLATES), liquid.FileSystemLoader(root / "_includes")])
-        self.env = liquid.Environment(loader=loader)
-        for name, fn in {"include": JekyllInclude.render, "fn": footnote_ref, "twitter": twitter_card,
-                         "gist": gist_card, "octicon": lambda *_: "", "seo": lambda *_: ""}.items():  # fmt: skip
-            self.env.add_tag(_tag(name, fn))
-        base = str(site.get("baseurl") or "").rstrip("/")
-        self.env.filters |= FILTERS | {"relative_url": lambda v: f"{base}{v}"}
-        self.env.filters["absolute_url"] = lambda v: f"{str(site.get('url') or '').rstrip('/')}{base}{v}"
-        self.site = site
+        self.site, self.root, self._env = site, root, None
+
+    @property
+    def env(self):
+        if self._env is None:
+            liquid, site = _python_liquid(), self.site
+            folders = [liquid.FileSystemLoader(TEMPLATES), liquid.FileSystemLoader(self.root / "_includes")]
+            env = liquid.Environment(loader=liquid.ChoiceLoader(folders))
+            for name, fn in {"include": JekyllInclude.render, "fn": footnote_ref, "twitter": twitter_card,
+                             "gist": gist_card, "octicon": lambda *_: "", "seo": lambda *_: ""}.items():  # fmt: skip
+                env.add_tag(_tag(name, fn))
+            base = str(site.get("baseurl") or "").rstrip("/")
+            env.filters |= FILTERS | {"relative_url": lambda v: f"{base}{v}"}
+            env.filters["absolute_url"] = lambda v: f"{str(site.get('url') or '').rstrip('/')}{base}{v}"
+            self._env = env
+        return self._env
 
     def render(self, text: str, page: dict, warn: Callable[[str], None], where: str = "", first_line: int = 0) -> str:
         """`text` with its Liquid rendered. Each tag or output that fails is warned about and dropped,
         naming its line (`first_line` lines of the file come before `text`)."""
-        if not has_liquid(text):
+        if "{{" not in text and "{%" not in text:
             return text
         liquid = _python_liquid()
         for _ in range(100):  # each round drops one failing tag; a page has far fewer

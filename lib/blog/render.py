@@ -21,7 +21,6 @@ from pygments.formatters import HtmlFormatter
 from lib.blog.config import Site
 from lib.blog.errors import BuildError
 from lib.blog.handout import STUDENT_DIR, has_exercises, student_bytes
-from lib.blog.jekyll import has_liquid
 from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
 from lib.blog.paths import is_remote, url_to_file
 from lib.blog.read import Post
@@ -228,10 +227,8 @@ def render_post(
             "categories": post.categories, "date": post.date, "permalink": post.permalink,
             "solutions": post.solutions}  # fmt: skip
     warn, line = post.warnings.append, post.first_line
-    assets.liquid = lambda text, where="": (
-        liquid().render(text, page, warn, f"{post.path}: {where}", line if not where else 0)
-        if has_liquid(text)
-        else text
+    assets.liquid = lambda text, where="": liquid().render(
+        text, page, warn, f"{post.path}: {where}", line if not where else 0
     )
     extra = {}
     if post.kind == "notebook":
