@@ -170,6 +170,34 @@ def test_code_is_highlighted_by_pygments(tmp_path):
     assert ".highlight .kn" in (root / "_site/assets/pygments.css").read_text()
 
 
+REAL_NOTEBOOKS = sorted((Path(__file__).parents[1] / "_notebooks").glob("*.ipynb"))
+CORPUS_NOTEBOOKS = sorted((Path(__file__).parents[2] / "shared" / "fastpages-corpus").glob("*/_notebooks/*.ipynb"))
+
+
+def test_notebook_code_is_highlighted_byte_for_byte_as_nbconvert_does(tmp_path):
+    # The exporters keep one lexer and formatter per language; nbconvert's filter makes them per cell.
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    from lib.blog.notebook import Highlight
+
+    cells = [c for path in REAL_NOTEBOOKS + CORPUS_NOTEBOOKS for c in json.loads(path.read_text())["cells"]]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    cases = [(s, lang, None) for s in sources for lang in ("ipython3", "python")]
+    cases += [("echo hi", "ipython3", {"magics_language": "bash"}), ("", "ipython3", None), ("x <- 1", "r", None)]
+    assert len(sources) > 50
+    for source, language, metadata in cases:
+        ours = Highlight({}, pygments_lexer=language)(source, None, metadata)
+        assert ours == Highlight2HTML(pygments_lexer=language)(source, None, metadata), (language, source[:80])
+
+
+def test_an_unknown_cell_language_is_plain_text_with_a_warning():
+    from lib.blog.notebook import Highlight
+
+    with pytest.warns(UserWarning, match="No lexer found for language 'no-such-language'"):
+        html = Highlight({}, pygments_lexer="no-such-language")("a < b")
+    assert "a &lt; b" in html and 'class="err"' not in html
+
+
 def test_markdown_images_are_copied_and_relinked(tmp_path):
     root = site(tmp_path, CONFIG + "baseurl: /blog\n")
     (root / "images").mkdir()

@@ -286,6 +286,7 @@ class ImageAssets:
         self.posts: dict[Path, str] = {}  # every post's source -> URL, for links between posts
         self.linked: dict[str, str] = {}  # the sources this post links to -> their URLs, for the cache
         self.cells: dict[tuple, str] = {}  # a notebook's markdown cells as its page shows them, for its slides
+        self.code: dict[tuple, str] = {}  # and its code cells highlighted
 
     def post_link(self, href: str) -> str | None:
         "The site URL of the post whose source `href` names, or None."

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import functools
 import html
+import warnings
 
 import jinja2
 from nbconvert.exporters import HTMLExporter, SlidesExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
 
 from lib.blog.errors import BuildError
 from lib.blog.execute import META
@@ -55,22 +60,44 @@ class MarkdownCells:
 
 
 class Highlight(Highlight2HTML):
-    "nbconvert's code highlighting, remembered: a post and its slides show the same cells."
+    """nbconvert's code highlighting, byte for byte, with one lexer and one formatter per language where nbconvert
+    makes new ones for every cell (half its cost), and each cell highlighted once per post (`done`): a post's slides
+    show the same cells as its page."""
+
+    def __init__(self, done: dict, **kw):
+        super().__init__(**kw)
+        self.done = done
 
     def __call__(self, source, language=None, metadata=None):
-        magic = (metadata or {}).get("magics_language")
-        return _highlight(self.pygments_lexer, source, language, magic)
+        language = language or self.pygments_lexer
+        magic = (metadata or {}).get("magics_language") if language.startswith("ipython") else None
+        key = (source, language, magic)
+        if key not in self.done:
+            self.done[key] = highlight(source or " ", cell_lexer(magic or language), cell_formatter(language))
+        return self.done[key]
 
 
-@functools.lru_cache(maxsize=8192)
-def _highlight(lexer, source, language, magic) -> str:
-    "Keyed on what the result depends on, not on the filter object: every export makes a new one."
-    return Highlight2HTML.__call__(_highlighter(lexer), source, language, {"magics_language": magic} if magic else None)
+@functools.lru_cache(maxsize=64)
+def cell_lexer(language: str):
+    "The lexer nbconvert's `_pygments_highlight` picks for `language`, made once a process."
+    if language in ("ipython2", "ipython3"):
+        try:
+            from IPython.lib.lexers import IPython3Lexer, IPythonLexer
+        except ModuleNotFoundError:
+            language = language.replace("ipython", "python")
+        else:
+            return IPython3Lexer() if language == "ipython3" else IPythonLexer()
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        warnings.warn(f"No lexer found for language {language!r}. Treating as plain text.", stacklevel=2)
+        return TextLexer()
 
 
-@functools.cache
-def _highlighter(lexer) -> Highlight2HTML:
-    return Highlight2HTML(pygments_lexer=lexer)
+@functools.lru_cache(maxsize=64)
+def cell_formatter(language: str) -> HtmlFormatter:
+    "nbconvert's formatter for `language`: making one builds its whole stylesheet, which it never uses here."
+    return HtmlFormatter(cssclass=html.escape(f" highlight hl-{language}"))
 
 
 class Faster:
@@ -82,7 +109,8 @@ class Faster:
 
     def from_notebook_node(self, nb, resources=None, **kw):
         lang = nb.metadata.get("language_info", {})
-        self.register_filter("highlight_code", Highlight(pygments_lexer=lang.get("pygments_lexer", lang.get("name"))))
+        lexer = lang.get("pygments_lexer", lang.get("name"))
+        self.register_filter("highlight_code", Highlight(self.md_env["images"].code, pygments_lexer=lexer))
         resources = self._init_resources(resources)
         widgets = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
         self.register_filter("filter_data_type", widgets)
