@@ -364,10 +364,25 @@ def test_notebooks_render_on_every_core_into_the_same_site(tmp_path, monkeypatch
     root = site(tmp_path)
     for day in (1, 2, 3):
         notebook(root, f"x = {day}", new_markdown_cell(f"Post {day}"), name=f"2020-01-0{day}-post{day}.ipynb")
+    for day in range(10, 21):  # two jobs of markdown posts beside the notebooks' three
+        markdown_post(root, f"---\ntitle: Note {day}\n---\nText {day}", name=f"2020-02-{day}-note.md")
     build(root, tmp_path / "parallel", search=False, log=lambda _: None)
     monkeypatch.setattr(build_module, "PARALLEL_FROM", 10**6)
     build(root, tmp_path / "serial", search=False, log=lambda _: None)
     assert tree(tmp_path / "parallel") == tree(tmp_path / "serial")
+
+
+def test_workers_take_notebooks_one_at_a_time_and_markdown_posts_eight_at_a_time():
+    from lib.blog.build import batches
+    from lib.blog.read import Post
+
+    posts = [Post(Path(f"{i}.md"), "markdown", str(i), None, "T") for i in range(10)]
+    posts[3:3] = [Post(Path(f"{i}.ipynb"), "notebook", str(i), None, "T") for i in range(3)]
+    jobs = batches(posts)
+    assert [[p.path.name for p in job] for job in jobs[:3]] == [["0.ipynb"], ["1.ipynb"], ["2.ipynb"]]
+    assert [len(job) for job in jobs[3:]] == [8, 2] and sum(jobs, []) == sorted(
+        posts, key=lambda p: p.kind != "notebook"
+    )
 
 
 def test_cells_without_ids_get_the_same_ids_in_every_build(tmp_path):

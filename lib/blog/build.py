@@ -170,18 +170,25 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
 
     from lib.blog.workers import stop
 
-    # Notebooks first, the long jobs, so that the short ones even out the cores' loads at the end; in chunks,
-    # since sending a thousand small markdown posts one by one costs more than rendering them.
-    order = sorted(posts, key=lambda p: p.kind != "notebook")
+    jobs = batches(posts)
     blobs = renderer.cache.folder / "blobs" if renderer.cache else None
     pool = ProcessPoolExecutor(cores, initializer=start_worker, initargs=(*args, blobs, os.getpid()))
     try:
-        for post, result in zip(order, pool.map(render_in_worker, order, chunksize=8), strict=True):
-            keep(post, *result)
+        for batch, results in zip(jobs, pool.map(render_in_worker, jobs), strict=True):
+            for post, result in zip(batch, results, strict=True):
+                keep(post, *result)
     except BaseException:
         stop(pool)
         raise
     pool.shutdown()
+
+
+def batches(posts: list[Post], size: int = 8) -> list[list[Post]]:
+    """The workers' jobs. Notebooks first, the long jobs, one each: a core free takes the next, and the short
+    markdown posts even out the cores' loads at the end. Those go `size` to a job, since sending a thousand small
+    posts one by one costs more than rendering them."""
+    notebooks, rest = [p for p in posts if p.kind == "notebook"], [p for p in posts if p.kind != "notebook"]
+    return [[p] for p in notebooks] + [rest[i : i + size] for i in range(0, len(rest), size)]
 
 
 def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, around: dict, blobs, parent) -> None:
@@ -193,9 +200,12 @@ def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, a
     _worker, _blobs = Renderer(site, None, strict, urls, nav, links, around), blobs
 
 
-def render_in_worker(post: Post) -> tuple[dict[str, bytes | Stored], dict]:
-    "The post's files and meta; with a cache, the files are stored there, and sent back as `Stored` (no bytes)."
-    files, meta = _worker.fresh(post)
+def render_in_worker(posts: list[Post]) -> list[tuple[dict[str, bytes | Stored], dict]]:
+    "Each post's files and meta; with a cache, the files are stored there, and sent back as `Stored` (no bytes)."
+    return [stored(*_worker.fresh(post)) for post in posts]
+
+
+def stored(files: dict[str, bytes], meta: dict) -> tuple[dict[str, bytes | Stored], dict]:
     return ({rel: store(_blobs, data) for rel, data in files.items()} if _blobs else files), meta
 
 
