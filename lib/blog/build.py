@@ -6,7 +6,6 @@ made of its source bytes, the site config and the builder's own code and templat
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lib.blog.audit import audit, loads_of, own_leaks, secrets
-from lib.blog.cache import Cache, ReadCache, Stored, store
+from lib.blog.cache import Cache, ReadCache, Stored, read_json, store, write_atomic
 from lib.blog.config import Site, load_config
 from lib.blog.errors import BuildError, blame
 from lib.blog.feeds import atom_feed, sitemap
@@ -31,14 +30,36 @@ from lib.blog.write import locked, write_site
 BUILDER = Path(__file__).parent
 
 
-@functools.lru_cache(maxsize=1)
-def builder_hash() -> str:
+_builder: str | None = None  # the builder's hash, once this process worked it out
+
+
+def builder_hash(memo: Path | None = None) -> str:
     """Changes whenever the builder's code or templates change, so cached pages never outlive them. Once per
-    process: the code a process runs is the code it imported (`make serve` restarts to pick up new code)."""
-    h = hashlib.sha256()
+    process: the code a process runs is the code it imported (`make serve` restarts to pick up new code).
+    `memo`: a JSON file that keeps each file's hash beside its size and mtime, so that a build reads only the
+    files that changed, and not the 10 MB of vendored JavaScript every time."""
+    global _builder
+    if _builder is None:
+        kept = read_json(memo) if memo else None
+        now = builder_files(kept if isinstance(kept, dict) else {})
+        if memo and now != kept:
+            try:
+                write_atomic(memo, json.dumps(now, sort_keys=True).encode())
+            except OSError:
+                pass  # the memo only saves time: a read-only cache folder must not fail the build
+        _builder = hashlib.sha256(json.dumps([(rel, digest) for rel, (_, digest) in now.items()]).encode()).hexdigest()
+    return _builder
+
+
+def builder_files(kept: dict) -> dict[str, list]:
+    "Each of the builder's files: [[size, mtime], sha256], the sha256 as `kept` has it while size and mtime agree."
+    now = {}
     for path in sorted(p for p in BUILDER.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        h.update(path.relative_to(BUILDER).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
+        rel, st = path.relative_to(BUILDER).as_posix(), path.stat()
+        stamp, old = [st.st_size, st.st_mtime_ns], kept.get(rel)
+        same = isinstance(old, list) and len(old) == 2 and old[0] == stamp and isinstance(old[1], str)
+        now[rel] = [stamp, old[1] if same else hashlib.sha256(path.read_bytes()).hexdigest()]
+    return now
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -236,9 +257,14 @@ def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
 
 
 def data_memo(cache: Cache | None) -> Path | None:
-    "Where data fingerprints are remembered (execute.remembered_fingerprint); not a memo that came with a clone."
-    memo = cache.folder / "data-fingerprints.json" if cache else None
-    return None if memo and memo.resolve() in cache.ignore else memo
+    "Where data fingerprints are remembered (execute.remembered_fingerprint)."
+    return memo(cache, "data-fingerprints.json")
+
+
+def memo(cache: Cache | None, name: str) -> Path | None:
+    "A memo file in the cache folder; none that came with a clone (git tracks it), which a build never trusts."
+    path = cache.folder / name if cache else None
+    return None if path and cache.ignore and path.resolve() in cache.ignore else path
 
 
 def stale(post: Post, root: Path, cache: Cache | None, seen: dict | None = None) -> tuple[str, str] | None:
@@ -367,6 +393,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     site = load_config(root, strict)
     strict = strict or site.strict
     store = Cache(cache) if cache else None
+    builder_hash(memo(store, "builder.json"))
     reads = ReadCache(store.folder, f"{builder_hash()} strict={strict}", store.ignore) if store else None
     posts, urls = own_pages(read_all(root, site, strict, log, reads))
     for post in posts if answers else []:
