@@ -190,6 +190,22 @@ def test_notebook_code_is_highlighted_byte_for_byte_as_nbconvert_does(tmp_path):
         assert ours == Highlight2HTML(pygments_lexer=language)(source, None, metadata), (language, source[:80])
 
 
+def test_a_notebook_copy_equals_the_original_and_shares_nothing_it_could_change():
+    import nbformat
+
+    from lib.blog.nbfile import json_copy
+
+    nb = nbformat.read(REAL_NOTEBOOKS[0], 4)
+    copied = json_copy(nb)
+    assert copied == nb and isinstance(copied.cells[0].metadata, nbformat.NotebookNode)
+    code = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    copied.cells[0].metadata["changed"] = True
+    copied.cells[code].outputs.append({})
+    copied.cells.pop()
+    assert "changed" not in nb.cells[0].metadata and {} not in nb.cells[code].outputs
+    assert len(nb.cells) == len(copied.cells) + 1
+
+
 def test_an_unknown_cell_language_is_plain_text_with_a_warning():
     from lib.blog.notebook import Highlight
 

@@ -15,13 +15,12 @@ too (solution and autograded cells), so a class that grades with nbgrader can ta
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
 from lib.blog.flags import is_notes, markdown_solution, parse_flags
-from lib.blog.nbfile import load
+from lib.blog.nbfile import json_copy, load
 from lib.check import EXPECT_MIME
 
 STUDENT_DIR = Path("_notebooks") / "_student"  # nbdev-test and the site skip folders starting with _
@@ -103,7 +102,7 @@ def nbgrader(cell, grade_id: str, solution: bool) -> None:
 def student_notebook(nb, path=None):
     """Solutions become task + stub, checks compare with the key's answers; speaker notes are left out, outputs
     and run details cleared."""
-    student = copy.deepcopy(nb)
+    student = json_copy(nb)
     for k, (i, j) in enumerate(exercises(student), 1):
         label, cell = f"Exercise {k}", student.cells[i]
         expects = expectations(student.cells[j], path, j + 1) if j is not None else []
@@ -142,7 +141,7 @@ def student_bytes(nb, path=None) -> bytes:
     import nbformat  # slow to import, and a warm build writes no student notebook
 
     # v4.writes, as nbformat.writes calls after a validation whose failure it only logs: the same bytes, sooner.
-    return (nbformat.v4.writes(nbformat.from_dict(student_notebook(nb, path))) + "\n").encode()
+    return (nbformat.v4.writes(student_notebook(nb, path)) + "\n").encode()
 
 
 def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:

