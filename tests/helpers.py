@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -53,3 +55,44 @@ def built(root: Path, **kw) -> Path:
 
 def page(root: Path, url: str = "2020/01/01/post.html") -> str:
     return (root / "_site" / url).read_text()
+
+
+def children(pid: int) -> list[int]:
+    "Processes whose parent is `pid`, from /proc (psutil is not a dependency)."
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+def alive(pid: int) -> bool:
+    "Running: a zombie is dead, only not yet reaped by whichever process adopted it."
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def die_with(process, running: list[int], seconds: float) -> bool:
+    "SIGKILL `process`, which no handler sees, and whether the `running` pids all die within `seconds`."
+    process.kill()
+    process.wait()
+    try:
+        return wait_until(lambda: not any(alive(pid) for pid in running), seconds)
+    finally:
+        for pid in running:
+            if alive(pid):
+                os.kill(pid, 9)

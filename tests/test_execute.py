@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from helpers import built, notebook, site, text_output
+from helpers import built, children, die_with, notebook, site, text_output, wait_until
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from PIL import Image
 
@@ -363,18 +363,6 @@ def test_a_failure_kills_the_other_worker_instead_of_waiting_for_it(tmp_path):
     assert time.monotonic() - start < 30
 
 
-def children(pid: int) -> list[int]:
-    "Processes whose parent is `pid`, from /proc (psutil is not a dependency)."
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-    return found
-
-
 def workers(pid: int) -> list[int]:
     "The ProcessPoolExecutor workers among `pid`'s children (not multiprocessing's resource tracker)."
     found = []
@@ -387,42 +375,18 @@ def workers(pid: int) -> list[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    "Running: a zombie is dead, only not yet reaped by whichever process adopted it."
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
-def wait_until(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
 def test_a_killed_execute_leaves_no_worker(tmp_path):
     root = site(tmp_path)
     path = notebook(root, "open('started', 'w').close()\nimport time\ntime.sleep(60)")
     cmd = [sys.executable, "-m", "lib.blog", "execute", str(path), "--root", str(root)]
     parent = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    running = []
     try:
         assert wait_until(lambda: (path.parent / "started").exists(), 60), "the cell never started"
         running = workers(parent.pid)
-        assert running
-        parent.kill()  # SIGKILL: no handler in the parent runs
-        parent.wait()
-        assert wait_until(lambda: not any(alive(pid) for pid in running), 5)
+        assert running and die_with(parent, running, 5)
     finally:
         parent.kill()
-        for pid in running:
-            if alive(pid):
-                os.kill(pid, 9)
 
 
 MEMOS = {

@@ -2,11 +2,15 @@
 
 import filecmp
 import json
+import os
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, built, markdown_post, notebook, page, site
+from helpers import CONFIG, built, children, die_with, markdown_post, notebook, page, site, wait_until
 from nbformat.v4 import new_markdown_cell
 
 from lib.blog.build import build
@@ -386,6 +390,48 @@ def test_notebooks_render_on_every_core_into_the_same_site(tmp_path, monkeypatch
     monkeypatch.setattr(build_module, "PARALLEL_FROM", 10**6)
     build(root, tmp_path / "serial", search=False, log=lambda _: None)
     assert tree(tmp_path / "parallel") == tree(tmp_path / "serial")
+
+
+def descendants(pid: int) -> list[int]:
+    "The process's children, theirs, and so on: a build's forkserver and the workers it forks."
+    found, todo = [], [pid]
+    while todo:
+        found += (new := children(todo.pop()))
+        todo += new
+    return found
+
+
+def copies_of_a_real_notebook(root: Path, n: int) -> None:
+    shutil.copytree(REAL_NOTEBOOKS[0].parents[1] / "images", root / "images")
+    for day in range(1, n + 1):
+        shutil.copy(REAL_NOTEBOOKS[0], root / "_notebooks" / f"2020-01-{day:02d}-copy-{day}.ipynb")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_cold_build_leaves_no_process_behind(tmp_path):
+    root = site(tmp_path)
+    copies_of_a_real_notebook(root, 12)  # a cold build: its workers fork from a forkserver
+    cmd = [sys.executable, "-m", "lib.blog", "build", "--root", str(root)]
+    build_process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: len(descendants(build_process.pid)) >= 3, 60), "no forkserver and workers"
+        assert die_with(build_process, descendants(build_process.pid), 10)
+    finally:
+        build_process.kill()
+
+
+def test_a_script_that_builds_with_no_main_guard_builds_once(tmp_path):
+    # Workers forked by a forkserver would import the script again, and build again from there.
+    root = site(tmp_path)
+    copies_of_a_real_notebook(root, 3)
+    script = tmp_path / "make_site.py"
+    script.write_text(
+        f"from pathlib import Path\nfrom lib.blog.build import build\nbuild(Path({str(root)!r}), search=False)\n"
+    )
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Built 3 posts (3 rendered, 0 cached)") == 1
 
 
 def test_workers_take_notebooks_one_at_a_time_and_markdown_posts_eight_at_a_time():

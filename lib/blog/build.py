@@ -76,6 +76,7 @@ class Renderer:
         self.site, self.cache, self.strict, self.links = site, cache, strict, links
         self.around = around  # each post's neighbours in the index, for its previous/next links
         self.reads: ReadCache | None = None  # where source hashes are kept, when the build keeps a read cache
+        self.context = None  # how worker processes start: None forks them from this process (see warm_workers)
         self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
         self.data = load_data(site.root)  # Liquid's `site.data`: a page may show any of it
@@ -177,13 +178,45 @@ class Renderer:
 NOTEBOOK_WORK, PARALLEL_FROM = 40, 120
 _worker: Renderer | None = None
 _blobs: Path | None = None
+_warm = None  # the forkserver's context, once started: `make serve` keeps it for every rebuild
+
+
+def cores() -> int:
+    return min(os.cpu_count() or 1, 4)
+
+
+def warm_workers(root: Path, store: Cache | None):
+    """For a build with no cache yet and notebooks enough for every core: a forkserver that imports nbconvert and
+    compiles its templates (lib/blog/warm.py) while this process reads the sources. The workers it forks skip the
+    second or more each would spend on that. None otherwise: workers then fork from this process, and warm up."""
+    global _warm
+    import multiprocessing
+
+    cold = store is None or not (store.folder / Cache.LOG).exists()
+    many = len(list((root / "_notebooks").glob("*.ipynb"))) * NOTEBOOK_WORK >= PARALLEL_FROM
+    able = cores() >= 2 and "forkserver" in multiprocessing.get_all_start_methods() and main_stays()
+    if _warm is None and cold and many and able:
+        from multiprocessing import forkserver
+
+        _warm = multiprocessing.get_context("forkserver")
+        _warm.set_forkserver_preload(["lib.blog.warm"])
+        forkserver.ensure_running()
+    return _warm
+
+
+def main_stays() -> bool:
+    """Whether a forkserver's workers leave this program's main module alone. Each imports it again, as
+    `__mp_main__`, unless it is a package's `__main__` (`python -m lib.blog`, `python -m pytest`) or there is none
+    (`python -c`): a script that calls `build` outside an `if __name__ == "__main__"` would build again."""
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    return name == "__main__" or name.endswith(".__main__") if name else getattr(main, "__file__", None) is None
 
 
 def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callable) -> None:
     """Render posts, on every core when there is enough work, and `keep(post, files, meta)` each. Each post
     renders the same wherever it runs, so the site is byte for byte the one a serial build writes."""
-    cores = min(os.cpu_count() or 1, 4)
-    if cores < 2 or sum(NOTEBOOK_WORK if p.kind == "notebook" else 1 for p in posts) < PARALLEL_FROM:
+    if cores() < 2 or sum(NOTEBOOK_WORK if p.kind == "notebook" else 1 for p in posts) < PARALLEL_FROM:
         for post in posts:
             keep(post, *renderer.fresh(post))
         return
@@ -193,7 +226,8 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
 
     jobs = batches(posts)
     blobs = renderer.cache.folder / "blobs" if renderer.cache else None
-    pool = ProcessPoolExecutor(cores, initializer=start_worker, initargs=(*args, blobs, os.getpid()))
+    start = {"initializer": start_worker, "initargs": (*args, blobs, os.getpid()), "mp_context": renderer.context}
+    pool = ProcessPoolExecutor(cores(), **start)
     try:
         for batch, results in zip(jobs, pool.map(render_in_worker, jobs), strict=True):
             for post, result in zip(batch, results, strict=True):
@@ -394,6 +428,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     strict = strict or site.strict
     store = Cache(cache) if cache else None
     builder_hash(memo(store, "builder.json"))
+    context = warm_workers(root, store)
     reads = ReadCache(store.folder, f"{builder_hash()} strict={strict}", store.ignore) if store else None
     posts, urls = own_pages(read_all(root, site, strict, log, reads))
     for post in posts if answers else []:
@@ -402,7 +437,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     args = (site, strict, urls, navigation(posts), links, neighbours(listed(posts)))
     renderer, files, cached, loads, vendored = Renderer(site, store, *args[1:]), SiteFiles(), 0, {}, {}
     renderer.salt += b"answers shown" if answers else b""
-    renderer.reads = reads
+    renderer.reads, renderer.context = reads, context
     for post, (rendered, meta, hit) in zip(posts, renderer.render_all(posts, args), strict=True):
         files.add(rendered, str(post.path), set(meta["shared"]))
         loads |= meta["loads"]

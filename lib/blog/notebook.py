@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import html
 import warnings
+from pathlib import Path
 
 import jinja2
 from nbconvert.exporters import HTMLExporter, SlidesExporter, TemplateExporter
@@ -102,6 +103,24 @@ def cell_formatter(language: str) -> HtmlFormatter:
     return HtmlFormatter(cssclass=html.escape(f" highlight hl-{language}"))
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """nbconvert's templates compiled once a process, in memory, for every exporter. A process forked after `warm`
+    compiles none: the workers of a cold build. Never on disk: nothing a build reads from a cache is run."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])  # Jinja checks it against the template's checksum
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledTemplates()
+
+
 class Copied(NotebookNode):
     "A notebook that nbconvert's deep copies (one an export, and the reveal preprocessor's) copy quickly."
 
@@ -125,6 +144,11 @@ class Faster:
         widgets = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
         self.register_filter("filter_data_type", widgets)
         return TemplateExporter.from_notebook_node(self, Copied(nb), resources, **kw)
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = COMPILED
+        return environment
 
     def _preprocess(self, nb, resources):
         "The preprocessors, on the copy `from_notebook_node` made: nbconvert copies it again, then normalizes a copy."
@@ -165,3 +189,24 @@ class DeckExporter(Faster, MarkdownCells, SlidesExporter):
             **kw,
         )
         self.md, self.md_env = markdown_parser(), {}
+
+
+def warm() -> None:
+    """What any process's first notebook does once, done ahead: the templates compiled (into COMPILED), the lexers'
+    rules and the notebook schema's validator built. Run by the forkserver of a cold build (see lib/blog/warm.py)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from lib.blog.markdown import ImageAssets
+
+    result = new_output("execute_result", {"text/plain": "2", "text/html": "<b>2</b>"}, execution_count=1)
+    printed = new_output("stream", name="stdout", text="2\n")
+    code = new_code_cell("1 + 1", outputs=[result, printed], execution_count=1)
+    language = {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}
+    nb = new_notebook(cells=[new_markdown_cell("# A\n\nSome *text*."), code], metadata=language)
+    nbformat.validate(nb)
+    source = Path("warm.ipynb")
+    resources = {"unique_key": "warm", "output_files_dir": "images/warm", "image_url": "", "source": source}
+    for exporter in PostExporter(), DeckExporter("/assets/reveal"):
+        exporter.md_env = {"images": ImageAssets(source, Path("."), "", "warm")}
+        exporter.from_notebook_node(nb, resources | {"outputs": {}, "solutions": "hidden"})

@@ -1,15 +1,19 @@
 """Worker processes for notebooks: each runs in a fresh interpreter, and none outlives the caller.
 
 Linux's parent-death signal kills a worker when the process that started it dies, even by SIGKILL,
-which no handler sees; a failure or Ctrl-C kills the running workers instead of waiting for cells.
+which no handler sees (a worker that a forkserver forked watches the build's process instead, see
+`die_with_parent`); a failure or Ctrl-C kills the running workers instead of waiting for cells.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,7 +70,12 @@ def stop(pool) -> None:
 
 
 def die_with_parent(parent: int) -> None:
-    "Run in a new process (a worker, or a child before exec): Linux kills it when `parent` dies, even by SIGKILL."
+    """Run in a new process (a worker, or a child before exec): it dies when `parent`, the build's process, dies,
+    even by SIGKILL. Linux's parent-death signal kills a child of `parent`. A worker forked by a forkserver watches
+    `parent` instead: the forkserver, its parent, lives on while any of its workers does."""
+    if os.getppid() != parent:
+        watch(parent)
+        return
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL))
@@ -74,3 +83,27 @@ def die_with_parent(parent: int) -> None:
             pass  # no usable libc: a worker then outlives a killed parent, as it would elsewhere
     if os.getppid() != parent:  # the parent died before prctl took effect, so the signal will never come
         os._exit(1)
+
+
+def watch(parent: int) -> None:
+    "Exit when `parent` does: a thread waits on its pidfd (Linux 5.3 and later), or checks twice a second."
+
+    def wait() -> None:
+        try:
+            pidfd = os.pidfd_open(parent)
+        except (AttributeError, OSError):  # no pidfd here, or `parent` already gone
+            while running(parent):
+                time.sleep(0.5)
+        else:
+            select.select([pidfd], [], [])  # readable once the process has exited
+        os._exit(1)
+
+    threading.Thread(target=wait, daemon=True, name="watch-parent").start()
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False  # gone, or its number given since to another user's process
+    return True
