@@ -188,6 +188,7 @@ def test_notebook_code_is_highlighted_byte_for_byte_as_nbconvert_does(tmp_path):
     sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     cases = [(s, lang, None) for s in sources for lang in ("ipython3", "python")]
     cases += [("echo hi", "ipython3", {"magics_language": "bash"}), ("", "ipython3", None), ("x <- 1", "r", None)]
+    cases += [("%timeit f(x)\n!ls -l\nlen?\ny = 1 if a != b else 2 % 3", "ipython3", None)]  # IPython's own syntax
     assert len(sources) > 50
     for source, language, metadata in cases:
         ours = Highlight({}, pygments_lexer=language)(source, None, metadata)

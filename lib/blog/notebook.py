@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import warnings
 from pathlib import Path
 
@@ -74,10 +75,18 @@ class Highlight(Highlight2HTML):
     def __call__(self, source, language=None, metadata=None):
         language = language or self.pygments_lexer
         magic = (metadata or {}).get("magics_language") if language.startswith("ipython") else None
-        key = (source, language, magic)
+        lexer = magic or language
+        if lexer == "ipython3" and not IPYTHON_ONLY.search(source):
+            lexer = "python3"  # the same tokens, in half the time
+        key = (source, language, lexer)
         if key not in self.done:
-            self.done[key] = highlight(source or " ", cell_lexer(magic or language), cell_formatter(language))
+            self.done[key] = highlight(source or " ", cell_lexer(lexer), cell_formatter(language))
         return self.done[key]
+
+
+# IPython's lexer is Python 3's with rules for magics, shell escapes and help tried first at every token, and
+# each of those rules needs a `%`, `!` or `?`: on a cell with none, Python 3's lexer gives the same tokens.
+IPYTHON_ONLY = re.compile(r"[%!?]")
 
 
 @functools.lru_cache(maxsize=64)
