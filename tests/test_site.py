@@ -301,6 +301,16 @@ def test_unchanged_posts_come_from_the_cache(tmp_path):
     assert "Edited." in page(root, "2020/01/02/b.html")
 
 
+def test_the_builders_hash_reuses_a_files_hash_while_its_size_and_mtime_agree():
+    from lib.blog.build import builder_files
+
+    now = builder_files({})
+    stamp, digest = now["build.py"]
+    assert builder_files({**now, "build.py": [stamp, "f" * 64]})["build.py"] == [stamp, "f" * 64]
+    assert builder_files({**now, "build.py": [[0, 0], "f" * 64]})["build.py"] == [stamp, digest]  # read again
+    assert builder_files({"build.py": "not a pair"})["build.py"] == [stamp, digest]
+
+
 def test_pages_rendered_on_every_core_are_in_the_cache_for_the_next_build(tmp_path):
     root = site(tmp_path)
     for day in (1, 2, 3):  # enough notebooks for the workers (build.PARALLEL_FROM), which store what they render
