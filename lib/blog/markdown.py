@@ -278,8 +278,7 @@ class ImageAssets:
     local file. Another remote image stays remote, listed in `remote` (an error when `offline`)."""
 
     def __init__(self, source: Path, root: Path, baseurl: str, slug: str, offline: bool = False, repo: str = ""):
-        self.source, self.root, self.baseurl, self.slug = source, root.resolve(), baseurl, slug
-        self.allowed = (self.root / "images", source.parent.resolve(), self.root / "_notebooks")
+        self.source, self._root, self.baseurl, self.slug = source, root, baseurl, slug
         self.offline, self.repo = offline, repo
         self.files: dict[str, Path] = {}
         self.remote: list[str] = []
@@ -287,6 +286,16 @@ class ImageAssets:
         self.linked: dict[str, str] = {}  # the sources this post links to -> their URLs, for the cache
         self.cells: dict[tuple, str] = {}  # a notebook's markdown cells as its page shows them, for its slides
         self.code: dict[tuple, str] = {}  # and its code cells highlighted
+
+    # Resolved when a post first links to a file: each resolve is a system call per part of the path, and
+    # most posts link to none.
+    @functools.cached_property
+    def root(self) -> Path:
+        return self._root.resolve()
+
+    @functools.cached_property
+    def allowed(self) -> tuple[Path, ...]:
+        return self.root / "images", self.source.parent.resolve(), self.root / "_notebooks"
 
     def post_link(self, href: str) -> str | None:
         "The site URL of the post whose source `href` names, or None."
