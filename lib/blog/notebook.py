@@ -210,7 +210,7 @@ def warm() -> None:
 
     result = new_output("execute_result", {"text/plain": "2", "text/html": "<b>2</b>"}, execution_count=1)
     printed = new_output("stream", name="stdout", text="2\n")
-    code = new_code_cell("1 + 1", outputs=[result, printed], execution_count=1)
+    code = new_code_cell("1 + 1\n5 % 3", outputs=[result, printed], execution_count=1)  # `%`: IPython's lexer
     language = {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}
     nb = new_notebook(cells=[new_markdown_cell("# A\n\nSome *text*."), code], metadata=language)
     nbformat.validate(nb)
