@@ -210,9 +210,10 @@ def warm() -> None:
 
     result = new_output("execute_result", {"text/plain": "2", "text/html": "<b>2</b>"}, execution_count=1)
     printed = new_output("stream", name="stdout", text="2\n")
-    code = new_code_cell("1 + 1\n5 % 3", outputs=[result, printed], execution_count=1)  # `%`: IPython's lexer
+    code = new_code_cell("1 + 1", outputs=[result, printed], execution_count=1)
+    magic = new_code_cell("%time 1 + 1")  # IPython's lexer, the other cell Python's
     language = {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}
-    nb = new_notebook(cells=[new_markdown_cell("# A\n\nSome *text*."), code], metadata=language)
+    nb = new_notebook(cells=[new_markdown_cell("# A\n\nSome *text*."), code, magic], metadata=language)
     nbformat.validate(nb)
     source = Path("warm.ipynb")
     resources = {"unique_key": "warm", "output_files_dir": "images/warm", "image_url": "", "source": source}
