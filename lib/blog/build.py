@@ -185,6 +185,11 @@ def cores() -> int:
     return min(os.cpu_count() or 1, 4)
 
 
+def parallel(notebooks: int, others: int) -> bool:
+    "Whether that many posts to render are worth starting workers for."
+    return cores() >= 2 and notebooks * NOTEBOOK_WORK + others >= PARALLEL_FROM
+
+
 def warm_workers(root: Path, store: Cache | None):
     """For a build with no cache yet and notebooks enough for every core: a forkserver that imports nbconvert and
     compiles its templates (lib/blog/warm.py) while this process reads the sources. The workers it forks skip the
@@ -193,8 +198,8 @@ def warm_workers(root: Path, store: Cache | None):
     import multiprocessing
 
     cold = store is None or not (store.folder / Cache.LOG).exists()
-    many = len(list((root / "_notebooks").glob("*.ipynb"))) * NOTEBOOK_WORK >= PARALLEL_FROM
-    able = cores() >= 2 and "forkserver" in multiprocessing.get_all_start_methods() and main_stays()
+    many = parallel(len(list((root / "_notebooks").glob("*.ipynb"))), 0)
+    able = "forkserver" in multiprocessing.get_all_start_methods() and main_stays()
     if _warm is None and cold and many and able:
         from multiprocessing import forkserver
 
@@ -216,7 +221,8 @@ def main_stays() -> bool:
 def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callable) -> None:
     """Render posts, on every core when there is enough work, and `keep(post, files, meta)` each. Each post
     renders the same wherever it runs, so the site is byte for byte the one a serial build writes."""
-    if cores() < 2 or sum(NOTEBOOK_WORK if p.kind == "notebook" else 1 for p in posts) < PARALLEL_FROM:
+    notebooks = sum(p.kind == "notebook" for p in posts)
+    if not parallel(notebooks, len(posts) - notebooks):
         for post in posts:
             keep(post, *renderer.fresh(post))
         return

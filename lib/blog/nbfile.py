@@ -98,11 +98,14 @@ class Node(dict):
         return node(json.loads(json.dumps(self)))
 
 
-def node(value):
-    "`value` with every dict a Node."
+def node(value, kind: type | None = None):
+    "A deep copy of JSON data, every dict a `kind`: a Node, or nbformat's NotebookNode (`json_copy`)."
+    kind = kind or Node
     if isinstance(value, dict):
-        return Node({k: node(v) for k, v in value.items()})
-    return [node(v) for v in value] if isinstance(value, list) else value
+        return kind({k: node(v, kind) for k, v in value.items()})
+    if isinstance(value, list):
+        return [node(v, kind) for v in value]
+    return value if isinstance(value, (str, int, float, type(None))) else copy.deepcopy(value)
 
 
 # What nbformat joins when it reads a notebook: text stored as a list of lines.
@@ -137,12 +140,4 @@ def json_copy(nb):
     `copy.deepcopy`'s time, which calls NotebookNode's own `__deepcopy__` at every dict and keeps a memo."""
     from nbformat.notebooknode import NotebookNode
 
-    return _copy(nb, NotebookNode)
-
-
-def _copy(data, node: type):
-    if isinstance(data, dict):
-        return node({key: _copy(value, node) for key, value in data.items()})
-    if isinstance(data, list):
-        return [_copy(value, node) for value in data]
-    return data if isinstance(data, (str, int, float, type(None))) else copy.deepcopy(data)
+    return node(nb, NotebookNode)
