@@ -38,11 +38,11 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-def refused(root: Path, capsys, *expected: str) -> str:
+def refused(root: Path, capsys, *expected: str, flags: list[str] = ()) -> str:
     """Build with the CLI after a good build: exit 1, one `error:` line naming what `expected` says,
     no traceback, the good `_site` unchanged and nothing new written anywhere under the test folder."""
     before, outside = snapshot(root / "_site"), snapshot(root.parent)
-    assert main(["build", "--root", str(root), "--no-search"]) == 1
+    assert main(["build", "--root", str(root), "--no-search", *flags]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err, err
     for text in expected:
@@ -107,10 +107,14 @@ def test_a_file_where_another_post_needs_a_folder_is_an_error(good, capsys):
     refused(good, capsys, "2020-01-03-b.md: needs a folder notes.html, where", "2020-01-02-a.md writes a file")
 
 
-def test_two_notebooks_with_one_slug_in_different_years_are_an_error(good, capsys):
-    notebook(good, "x = 1", name="2021-01-01-weekly.ipynb")
-    notebook(good, "y = 2", name="2022-01-01-weekly.ipynb")
-    refused(good, capsys, "2022-01-01-weekly.ipynb: writes slides/weekly.html, which", "2021-01-01-weekly.ipynb")
+def test_two_notebooks_with_one_slug_in_different_years_each_keep_their_own_files(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "x = 1", name="2021-01-01-weekly.ipynb")
+    notebook(root, "y = 2", name="2022-01-01-weekly.ipynb")
+    out = built(root)
+    assert ">x<" in (out / "slides/2021-01-01-weekly.html").read_text()
+    assert ">y<" in (out / "slides/2022-01-01-weekly.html").read_text()
+    assert not (out / "slides/weekly.html").exists()
 
 
 def test_an_extensionless_permalink_is_written_as_jekyll_wrote_it(tmp_path):
@@ -290,22 +294,38 @@ def test_a_read_cache_tracked_by_git_is_ignored(tmp_path):
 # Every bad input gets a clear error
 
 
-@pytest.mark.parametrize(
-    "extra, message",
-    [
-        ("title: [a, list]\n", "title must be text, not a list"),
-        ("summary: {a: 1}\n", "summary must be text, not a map"),
-        ("hide: maybe\n", "hide must be true or false, not 'maybe'"),
-        ("toc: 1\n", "toc must be true or false, not 1"),
-        ("sticky_rank: first\n", "sticky_rank must be a whole number, not 'first'"),
-        ("permalink: [a]\n", "permalink must be text, not a list"),
-        ("categories: [[a]]\n", "each of categories must be text, not a list"),
-    ],
-)
-def test_a_front_matter_value_of_the_wrong_type_is_an_error(good, capsys, extra, message):
+WRONG_TYPES = [
+    ("title: [a, list]\n", "title must be text, not a list"),
+    ("summary: {a: 1}\n", "summary must be text, not a map"),
+    ("toc: 1\n", "toc must be true or false, not 1"),
+    ("sticky_rank: first\n", "sticky_rank must be a whole number, not 'first'"),
+    ("permalink: [a]\n", "permalink must be text, not a list"),
+    ("categories: [[a]]\n", "each of categories must be text, not a list"),
+    ("image: {feature: a.png}\n", "image must be text, not a map"),
+]
+
+
+@pytest.mark.parametrize("extra, message", WRONG_TYPES)
+def test_a_front_matter_value_of_the_wrong_type_is_left_out_with_a_warning(tmp_path, capsys, extra, message):
+    root = site(tmp_path)
+    text = MD.format(title="T", extra=extra) if not extra.startswith("title") else f"---\n{extra}---\nBody text.\n"
+    markdown_post(root, text, name="2020-01-02-b.md")
+    assert main(["build", "--root", str(root), "--no-search"]) == 0
+    assert f"2020-01-02-b.md: {message}; {extra.split(':')[0]} left out" in capsys.readouterr().out
+    assert "Body text." in page(root, "2020/01/02/b.html")
+
+
+@pytest.mark.parametrize("extra, message", WRONG_TYPES)
+def test_a_front_matter_value_of_the_wrong_type_is_an_error_when_strict(good, capsys, extra, message):
     text = MD.format(title="T", extra=extra) if not extra.startswith("title") else f"---\n{extra}---\n"
     markdown_post(good, text, name="2020-01-02-b.md")
-    refused(good, capsys, f"2020-01-02-b.md: {message}")
+    refused(good, capsys, f"2020-01-02-b.md: {message}", flags=["--strict"])
+
+
+@pytest.mark.parametrize("extra", ["hide: maybe\n", "search_exclude: sometimes\n"])
+def test_a_hide_or_search_exclude_of_the_wrong_type_is_an_error_strict_or_not(good, capsys, extra):
+    markdown_post(good, MD.format(title="T", extra=extra), name="2020-01-02-b.md")
+    refused(good, capsys, f"2020-01-02-b.md: {extra.split(':')[0]} must be true or false")
 
 
 def test_false_written_as_text_is_false(tmp_path):
@@ -356,9 +376,16 @@ def test_a_post_linking_out_of_the_repository_is_an_error(good, capsys):
     refused(good, capsys, "2020-01-02-b.md: is a link to", "outside the repository")
 
 
-def test_markdown_in_the_notebooks_folder_is_not_dropped(good, capsys):
+def test_markdown_in_the_notebooks_folder_is_skipped_with_a_warning(good, capsys):
     (good / "_notebooks/2020-01-02-b.md").write_text(MD.format(title="T", extra=""))
-    refused(good, capsys, "2020-01-02-b.md: markdown posts belong in _posts/")
+    assert main(["build", "--root", str(good), "--no-search"]) == 0
+    assert "_notebooks/2020-01-02-b.md" in capsys.readouterr().out
+    assert not (good / "_site/2020/01/02/b.html").exists()
+
+
+def test_markdown_in_the_notebooks_folder_fails_a_strict_build(good, capsys):
+    (good / "_notebooks/2020-01-02-b.md").write_text(MD.format(title="T", extra=""))
+    refused(good, capsys, "2020-01-02-b.md: skipped 1 file(s)", "markdown posts belong in _posts/", flags=["--strict"])
 
 
 def test_a_post_in_a_posts_subfolder_is_read_as_jekyll_reads_it(tmp_path):
@@ -505,10 +532,20 @@ def test_without_sanitize_outputs_the_author_is_trusted(tmp_path):
 
 
 @pytest.mark.parametrize("src", ["../.env", "../../etc/passwd", "/_config.yml"])
-def test_an_image_outside_images_and_the_post_folder_is_an_error(good, capsys, src):
+def test_an_image_outside_images_and_the_post_folder_is_never_copied(good, capsys, src):
     (good / ".env").write_text("TOKEN=1")
     markdown_post(good, MD.format(title="T", extra="") + f"![x]({src})\n", name="2020-01-02-b.md")
-    refused(good, capsys, f"2020-01-02-b.md: image path {src} is outside images/ and the post's folder")
+    assert main(["build", "--root", str(good), "--no-search"]) == 0
+    assert f"image(s) outside images/ and the post's folder, not copied: {src}" in capsys.readouterr().out
+    assert not [p for p in (good / "_site").rglob("*") if p.name in (".env", "passwd", "_config.yml")]
+
+
+@pytest.mark.parametrize("src", ["../.env", "/_config.yml"])
+def test_an_image_outside_images_and_the_post_folder_is_an_error_when_strict(good, capsys, src):
+    (good / ".env").write_text("TOKEN=1")
+    markdown_post(good, MD.format(title="T", extra="") + f"![x]({src})\n", name="2020-01-02-b.md")
+    refused(good, capsys, f"2020-01-02-b.md: image(s) outside images/ and the post's folder, not copied: {src}",
+            flags=["--strict"])  # fmt: skip
 
 
 # Size and time limits

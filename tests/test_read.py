@@ -5,9 +5,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import built, markdown_post, notebook, site
-from nbformat.v4 import new_code_cell, new_raw_cell
+from helpers import built, markdown_post, notebook, page, site
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
+from lib.blog.build import build
 from lib.blog.errors import BuildError
 from lib.blog.read import read_post
 
@@ -83,22 +84,62 @@ def test_bad_yaml_in_a_notebook_names_file_and_cell(tmp_path):
         read_post(path)
 
 
-def test_missing_title_in_markdown(tmp_path):
+def test_missing_title_in_markdown_is_the_file_name_as_jekyll_titles_it(tmp_path):
+    path = markdown_post(site(tmp_path), "---\nsummary: no title\n---\nBody", name="2020-01-02-my_first-post.md")
+    post = read_post(path)
+    assert post.title == "My_first Post"
+    assert post.warnings == [f"{path}: missing title in front matter; titled 'My_first Post'"]
+
+
+def test_missing_title_in_markdown_is_an_error_when_strict(tmp_path):
     path = markdown_post(site(tmp_path), "---\nsummary: no title\n---\nBody")
     with pytest.raises(BuildError, match=r"2020-01-02-note.md: missing title"):
-        read_post(path)
+        read_post(path, strict=True)
+
+
+def test_a_markdown_post_without_front_matter_is_published(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, "Just some text, as fastpages published it.")
+    assert "Just some text" in page(built(root).parent, "2020/01/02/note.html")
 
 
 def test_missing_title_in_a_notebook(tmp_path):
-    path = notebook(site(tmp_path), front_matter="> only a summary")
+    path = notebook(site(tmp_path), front_matter="> only a summary\n- toc: true")
+    post = read_post(path)
+    assert (post.title, post.summary, post.toc) == ("Post", "only a summary", True)
     with pytest.raises(BuildError, match=r"2020-01-01-post.ipynb, cell 1: missing title"):
-        read_post(path)
+        read_post(path, strict=True)
 
 
-def test_a_notebook_starting_with_code_has_no_title(tmp_path):
+def test_front_matter_after_an_empty_cell_is_read_as_fastpages_read_it(tmp_path):
+    title = new_markdown_cell('# "Found"\n> Its summary\n- categories: [a]')
+    path = notebook(site(tmp_path), title, "x = 1", front_matter="")
+    post = read_post(path)
+    assert (post.title, post.summary, post.categories) == ("Found", "Its summary", ["a"])
+    assert post.warnings == [f"{path}, cell 2: front matter is in cell 2, not the first"]
+    assert "remove-cell" in post.nb.cells[1].metadata["tags"]
+
+
+def test_front_matter_after_a_colab_badge_is_an_error_when_strict(tmp_path):
+    badge = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com)"
+    path = notebook(site(tmp_path), new_markdown_cell("# Title\n> summary"), front_matter=badge)
+    with pytest.raises(BuildError, match=r"cell 2: front matter is in cell 2, not the first"):
+        read_post(path, strict=True)
+
+
+def test_a_notebook_with_no_title_anywhere_is_titled_by_its_file_name(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "x = 1", front_matter=new_code_cell("import numpy"), name="2020-01-01-a-notebook.ipynb")
+    post = read_post(path)
+    assert post.title == "A Notebook"
+    assert f"{path}, cell 1: no cell holds front matter" in post.warnings[0]
+    assert ">numpy<" in page(built(root).parent, "2020/01/01/a-notebook.html")
+
+
+def test_a_notebook_starting_with_code_is_an_error_when_strict(tmp_path):
     path = notebook(site(tmp_path), front_matter=new_code_cell("x = 1"))
-    with pytest.raises(BuildError, match=r"cell 1: missing title: the first cell must hold the front matter"):
-        read_post(path)
+    with pytest.raises(BuildError, match=r"cell 1: no cell holds front matter"):
+        read_post(path, strict=True)
 
 
 def test_a_file_name_without_a_date_is_an_error(tmp_path):
@@ -124,11 +165,30 @@ def test_an_unknown_key_is_an_error_when_strict(tmp_path):
         read_post(path, strict=True)
 
 
-def test_an_unreadable_file_in_posts_fails_the_build(tmp_path):
+def test_files_no_reader_handles_in_posts_are_skipped_with_one_warning(tmp_path):
     root = site(tmp_path)
     (root / "_posts" / "2020-01-01-notes.txt").write_text("forgotten")
-    with pytest.raises(BuildError, match=r"2020-01-01-notes.txt: no reader for .txt files"):
-        built(root)
+    (root / "_posts" / "images").mkdir()
+    (root / "_posts" / "images" / "plot.png").write_bytes(b"png")
+    log = []
+    build(root, root / "_site", search=False, log=log.append)
+    skipped = [line for line in log if "skipped 2 file(s)" in line]
+    assert len(skipped) == 1 and "_posts/2020-01-01-notes.txt, _posts/images/plot.png" in skipped[0]
+    assert not (root / "_site" / "_posts").exists()
+
+
+def test_a_file_no_reader_handles_in_posts_fails_a_strict_build(tmp_path):
+    root = site(tmp_path)
+    (root / "_posts" / "2020-01-01-notes.txt").write_text("forgotten")
+    with pytest.raises(BuildError, match=r"2020-01-01-notes.txt: skipped 1 file"):
+        built(root, strict=True)
+
+
+def test_other_files_of_pages_are_copied_where_jekyll_copied_them(tmp_path):
+    root = site(tmp_path)
+    (root / "_pages").mkdir()
+    (root / "_pages" / "cv.pdf").write_bytes(b"%PDF-1.4")
+    assert (built(root) / "_pages" / "cv.pdf").read_bytes() == b"%PDF-1.4"
 
 
 def test_an_extra_line_in_the_front_matter_cell_is_ignored_with_a_warning(tmp_path):

@@ -54,6 +54,15 @@ def output_text(cell) -> str:
     return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
 
 
+def html_lines(cell) -> set[str]:
+    "The text lines of a cell's HTML outputs: a hidden input may print text the output shows by design."
+    found = set()
+    for out in cell.get("outputs", []):
+        data = out.get("data", {}).get("text/html", "")
+        found |= page_lines(("".join(data) if isinstance(data, list) else data).encode()) if data else set()
+    return {line for line in found if len(line) >= MIN_LINE}
+
+
 def cell_tags(cell, solutions: str) -> set[str]:
     "The display tags a cell ends up with, as the preprocess stage gives them."
     tags = set(cell.metadata.get("tags", []))
@@ -87,7 +96,7 @@ def secrets(post: Post) -> tuple[set[str], set[str]]:
         hidden |= source if tags & {"remove-cell", "remove-input"} else set()
         hidden |= outputs if tags & {"remove-cell", "remove-output"} else set()
         shown |= (set() if tags & {"remove-cell", "remove-input"} else source) | (
-            set() if tags & {"remove-cell", "remove-output"} else outputs
+            set() if tags & {"remove-cell", "remove-output"} else outputs | html_lines(cell)
         )
     return hidden - shown, answers - shown
 
@@ -97,9 +106,31 @@ def page_text(data: bytes) -> str:
     return normal(html.unescape(re.sub(r"<[^>]+>", " ", data.decode("utf-8", "replace"))))
 
 
+# Elements that start a new line of what a reader sees; every other tag (a, code, em, Pygments' spans) is inline.
+BLOCK = re.compile(
+    r"</?(?:p|div|li|ul|ol|pre|br|hr|tr|td|th|table|thead|tbody|h[1-6]|blockquote|section|article|header|footer|"
+    r"nav|main|figure|figcaption|details|summary|dt|dd|dl|aside|title|caption|textarea|option)\b[^>]*>",
+    re.I,
+)
+HIDDEN_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?</\1>", re.I | re.S)
+
+
 def notebook_text(data: bytes) -> str:
     cells = json.loads(data).get("cells", [])
     return normal("\n".join("".join(c.get("source", "")) for c in cells))
+
+
+def page_lines(data: bytes) -> set[str]:
+    "Each whole line of an HTML page's text, spaces folded: lines of code blocks, paragraphs, list items, cells."
+    text = HIDDEN_BLOCK.sub("\n", data.decode("utf-8", "replace"))
+    text = html.unescape(re.sub(r"<[^>]+>", "", BLOCK.sub("\n", text)))
+    return {normal(line) for line in text.splitlines()}
+
+
+def notebook_lines(data: bytes) -> set[str]:
+    "Each whole line of a notebook's cells, spaces folded."
+    cells = json.loads(data).get("cells", [])
+    return {normal(line) for c in cells for line in "".join(c.get("source", "")).splitlines()}
 
 
 def search_records(folder: Path) -> dict[str, str]:
@@ -113,17 +144,19 @@ def search_records(folder: Path) -> dict[str, str]:
 
 
 def own_leaks(post: Post, files: dict[str, bytes], found: tuple[set, set] | None = None) -> Iterator[tuple[str, str]]:
-    "(file, line) for each hidden line in the post's own page, slides or student notebook. `found`: its `secrets`."
+    """(file, line) for each hidden line shown whole in the post's own page, slides or student notebook.
+    `found`: its `secrets`. A line counts only as a whole line of what the page shows: a hidden `selection`
+    or `data.shape` is no leak where the prose mentions it in a sentence, or a shown line contains it."""
     hidden, answers = found or secrets(post)
     if not hidden and not answers:
         return
-    for name in (url_to_file(post.url), f"slides/{post.slug}.html"):
-        text = page_text(files[name]) if name in files else ""
-        yield from ((name, line) for line in sorted(hidden | answers) if line in text)
-    student = f"notebooks/{post.slug}-student.ipynb"
+    for name in (url_to_file(post.url), f"slides/{post.file_name}.html"):
+        shown = page_lines(files[name]) if name in files else set()
+        yield from ((name, line) for line in sorted(hidden | answers) if line in shown)
+    student = f"notebooks/{post.file_name}-student.ipynb"
     if student in files:
-        text = notebook_text(files[student])
-        yield from ((student, line) for line in sorted(answers) if line in text)
+        shown = notebook_lines(files[student])
+        yield from ((student, line) for line in sorted(answers) if line in shown)
 
 
 def secret_lines(post: Post) -> list[str]:
@@ -135,12 +168,16 @@ def secret_lines(post: Post) -> list[str]:
 
 
 def index_leaks(posts: list[Post], folder: Path) -> Iterator[tuple[Post, str, str]]:
-    "(post, 'the search index', line) for each hidden line in the post's search record."
+    """(post, 'the search index', line) for each hidden line in the post's search record that its page does not
+    show. The record is the page's text in one run, without lines: a hidden line inside a shown one is in it too."""
     records = search_records(folder)
     for post in posts:
         lines = secret_lines(post)
         text = records.get(post.url, "") if lines else ""
-        yield from ((post, "the search index", line) for line in lines if line in text)
+        found = [line for line in lines if line in text]
+        page = folder / url_to_file(post.url)
+        shown = " ".join(page_lines(page.read_bytes())) if found and page.is_file() else ""
+        yield from ((post, "the search index", line) for line in found if line not in shown)
 
 
 def leaks(posts: list[Post], files: dict[str, bytes], folder: Path) -> Iterator[tuple[Post, str, str]]:

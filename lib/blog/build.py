@@ -17,13 +17,13 @@ from pathlib import Path
 from lib.blog.audit import audit, loads_of, own_leaks, secrets
 from lib.blog.cache import Cache, ReadCache, Stored, read_json, store, write_atomic
 from lib.blog.config import Site, load_config
-from lib.blog.errors import BuildError, blame
+from lib.blog.errors import BuildError, blame, odd, read_bytes
 from lib.blog.feeds import atom_feed, sitemap
 from lib.blog.jekyll import load_data
 from lib.blog.nbfile import notebook_node
 from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files, vendored_of
 from lib.blog.paths import SiteFiles, check_url, real_paths
-from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files
+from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files, static_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
 from lib.blog.write import locked, write_site
 
@@ -109,7 +109,8 @@ class Renderer:
         # So is its neighbours' titles and URLs: a new post changes the links of the pages beside it.
         beside = repr(self.around.get(post.path, ALONE)).encode()
         source = self.source_digest(post.path).encode()
-        return hashlib.sha256(self.salt + str(post.path).encode() + b"\0" + beside + b"\0" + source).hexdigest()
+        where = f"{post.path}\0{post.file_name}".encode()  # the name of its own files too (`name_files`)
+        return hashlib.sha256(self.salt + where + b"\0" + beside + b"\0" + source).hexdigest()
 
     def source_digest(self, path: Path) -> str:
         "The hash of a source file, kept in the read cache while the file is unchanged."
@@ -148,6 +149,7 @@ class Renderer:
             "loads": loads_of(files),
             "vendored": vendored_of(files),
             "secrets": post.secret_lines,
+            "missing": post.missing_images,
         }
         return files, meta
 
@@ -168,7 +170,7 @@ class Renderer:
         for post in posts:
             meta, files = hits[post.path] or fresh[post.path]
             post.warnings, post.image_url = list(meta["warnings"]), meta["image_url"]
-            post.secret_lines = meta["secrets"]
+            post.secret_lines, post.missing_images = meta["secrets"], list(meta.get("missing", []))
             results.append((files, meta, hits[post.path] is not None))
         return results
 
@@ -293,7 +295,7 @@ def remembered_files(renderer: Renderer, inputs: list, make: Callable[[], dict[s
 
 def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
     "Repository images the post copies in: other posts may copy the same file to the same place."
-    return {p for p in files if p.startswith("images/") and not p.startswith(f"images/{post.slug}/")}
+    return {p for p in files if p.startswith("images/") and not p.startswith(f"images/{post.file_name}/")}
 
 
 def data_memo(cache: Cache | None) -> Path | None:
@@ -398,7 +400,7 @@ def stale_summary(posts: list[Post], root: Path, cache: Cache | None, reads: Rea
 
 def read_all(root: Path, site: Site, strict: bool, log, reads: ReadCache | None = None) -> list[Post]:
     "Every post and page, read (or, unchanged since the last build, taken from `reads`), with its URL checked."
-    paths, skipped = source_files(root)
+    paths, skipped = source_files(root, strict)
     for warning in site.warnings + skipped:
         log(f"warning: {warning}")
     posts = []
@@ -408,6 +410,34 @@ def read_all(root: Path, site: Site, strict: bool, log, reads: ReadCache | None 
             post.url_pattern = site.permalink
             check_url(post.url, path)
         posts.append(post)
+    return name_files(one_per_url(posts, strict, log))
+
+
+def one_per_url(posts: list[Post], strict: bool, log) -> list[Post]:
+    """fastpages exported each notebook to `_posts/` as markdown, so a blog may hold a notebook and its old export
+    at one URL: the notebook wins, as fastpages wrote it over the export. Other posts sharing a URL stay, and the
+    build names both when they write the same file."""
+    by_url: dict[str, list[Post]] = {}
+    for post in posts:
+        by_url.setdefault(post.url, []).append(post)
+    dropped = set()
+    for url, same in by_url.items():
+        notebooks = [p for p in same if p.kind == "notebook"]
+        exports = [p for p in same if p.kind == "markdown" and not p.is_page]
+        if len(notebooks) == 1 and exports and len(notebooks) + len(exports) == len(same):
+            names = ", ".join(str(p.path) for p in exports)
+            log(f"warning: {odd(strict, names, f'has the URL {url} of {notebooks[0].path}, which is published')}")
+            dropped |= {p.path for p in exports}
+    return [p for p in posts if p.path not in dropped]
+
+
+def name_files(posts: list[Post]) -> list[Post]:
+    "Each post's `name` for its own files: its slug, or its file's stem where posts share a slug."
+    slugs: dict[str, int] = {}
+    for post in posts:
+        slugs[post.slug] = slugs.get(post.slug, 0) + 1
+    for post in posts:
+        post.name = post.slug if slugs[post.slug] == 1 else post.path.stem
     return posts
 
 
@@ -463,6 +493,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     feed = remembered(renderer, "feed.xml", [feed_fields(p) for p in posts], lambda: atom_feed(posts, site))
     files.add({"feed.xml": feed, "sitemap.xml": sitemap(posts, site)}, "the site's feed")
     files.add(vendor_files(files, vendored), "the site's vendored libraries")
+    files.add({rel: read_bytes(path) for rel, path in static_files(root).items()}, "the _pages folder")
 
     def check(folder: Path, indexed: bool) -> None:
         warn = lambda w: log(f"warning: {w}")  # noqa: E731
@@ -472,5 +503,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     if renderer.cache:
         renderer.cache.prune()
     took = time.perf_counter() - start
-    log(f"Built {len(posts)} posts ({len(posts) - cached} rendered, {cached} cached) in {took:.2f} s")
+    broken = sum(len(p.missing_images) for p in posts)
+    note = f"; {broken} image link(s) broken, their files missing (see the warnings)" if broken else ""
+    log(f"Built {len(posts)} posts ({len(posts) - cached} rendered, {cached} cached) in {took:.2f} s{note}")
     return posts

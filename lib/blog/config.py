@@ -14,6 +14,7 @@ import yaml
 
 from lib.blog.errors import BuildError, read_text
 from lib.blog.jekyll import DEFAULT_PERMALINK, IGNORED_KEYS
+from lib.blog.paths import is_remote
 from lib.blog.schema import typed
 
 
@@ -81,6 +82,8 @@ def load_config(root: Path, strict: bool = False) -> Site:
     values = typed(used, TYPES, path)
     site = Site(root=root, raw=data, **values, **github_pages(values))
     site.warnings += [message] if unknown else []
+    if site.image and not is_remote(site.image) and not (root / site.image.lstrip("/")).is_file():
+        site.warnings.append(f"{path}: image {site.image} not found, so pages show no preview image")
     return site
 
 

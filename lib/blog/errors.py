@@ -58,3 +58,12 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise BuildError(path, f"is not UTF-8 (byte {data[e.start]:#x} on line {line}); save it as UTF-8") from None
+
+
+def odd(strict: bool, path: Path | str, message: str, cell: int | None = None) -> str:
+    """An odd source that Jekyll and fastpages published all the same: a warning naming the file, to build on
+    with, or with `strict` the error it would otherwise be."""
+    error = BuildError(path, message, cell)
+    if strict:
+        raise error
+    return str(error)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import html
+import posixpath
 import re
 import unicodedata
 from collections.abc import Callable
@@ -282,6 +283,8 @@ class ImageAssets:
         self.offline, self.repo = offline, repo
         self.files: dict[str, Path] = {}
         self.remote: list[str] = []
+        self.missing: list[str] = []  # linked files that are not there: left as written, as Jekyll left them
+        self.refused: list[str] = []  # links out of images/ and the post's folder: left as written, not copied
         self.posts: dict[Path, str] = {}  # every post's source -> URL, for links between posts
         self.linked: dict[str, str] = {}  # the sources this post links to -> their URLs, for the cache
         self.cells: dict[tuple, str] = {}  # a notebook's markdown cells as its page shows them, for its slides
@@ -317,9 +320,11 @@ class ImageAssets:
             return src  # data: URIs and the like
         path = self.resolve(url.path)
         if not any(path.is_relative_to(folder) for folder in self.allowed):
-            raise BuildError(self.source, f"image path {src} is outside images/ and the post's folder")
+            self.refused.append(src)
+            return src
         if not path.is_file():
-            raise BuildError(self.source, f"image {src} not found (looked for {path})")
+            self.missing.append(src)
+            return src
         site_path = f"images/{path.relative_to(self.root)}".replace("images/images/", "images/")
         self.files[site_path] = path
         return f"{self.baseurl}/{site_path}"
@@ -329,6 +334,8 @@ class ImageAssets:
         else beside the post; `/images/copied_from_nb/x` is `_notebooks/x`, as fastpages copied it."""
         if self.baseurl and (path + "/").startswith(self.baseurl + "/"):
             path = path[len(self.baseurl) :] or "/"
+        if path.startswith("/"):
+            path = "/" + posixpath.normpath(path).lstrip("/")  # as a browser reads `/../images/a.png`: /images/a.png
         found = (self.root / path.lstrip("/")) if path.startswith("/") else self.source.parent / path
         copied = path.lstrip("/").removeprefix("images/copied_from_nb/")
         if not found.exists() and copied != path.lstrip("/"):
@@ -356,10 +363,10 @@ class ImageAssets:
         url = urlparse(ref)
         if url.scheme or not url.path or ref.startswith(("#", "//")) or (link and "images/" not in url.path):
             return ref
-        try:
-            return self.add(ref)
-        except BuildError:
-            return ref
+        missing, refused = len(self.missing), len(self.refused)
+        found = self.add(ref)
+        del self.missing[missing:], self.refused[refused:]  # not every reference in raw HTML is meant as a file
+        return found
 
     def outside(self, src: str) -> str:
         if self.offline:

@@ -18,7 +18,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
-from lib.blog.errors import BuildError, read_text
+from lib.blog.errors import BuildError, odd, read_text
 from lib.blog.jekyll import DEFAULT_PERMALINK, permalink
 from lib.blog.nbfile import Node, check_cells, node, rejoin
 from lib.blog.paths import check_url, url_fault
@@ -39,6 +39,7 @@ TYPES = {
     "sticky_rank": int, "categories": list, "solutions": str,
 }  # fmt: skip
 SOLUTIONS = ("hidden", "collapsed", "shown")
+PRIVATE_KEYS = {"hide", "search_exclude"}  # a value of the wrong type for these is an error, strict or not
 NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 
 
@@ -68,6 +69,7 @@ class Post:
     colab_student: bool = False  # the Colab badge opens the student notebook
     warnings: list[str] = field(default_factory=list)
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
+    missing_images: list[str] = field(default_factory=list)  # images it links that are not there, likewise
     linked_posts: dict[str, str] = field(default_factory=dict)  # other posts' sources it links to -> URLs
     image_url: str = ""  # `image` as a URL in the site, or a remote URL; filled in by the render stage
     secret_lines: list[str] | None = None  # lines no page may show (audit.secrets), kept by the render stage
@@ -76,6 +78,7 @@ class Post:
     url_pattern: str = DEFAULT_PERMALINK  # the site's `permalink`, set by the build
     files: dict[str, bytes] = field(default_factory=dict)  # site files the reader made, such as a Word post's images
     first_line: int = 0  # lines of front matter before `text`, for messages that name a line
+    name: str = ""  # names the post's own files (slides, notebooks, images); set by the build, see `file_name`
 
     @property
     def is_page(self) -> bool:
@@ -86,6 +89,11 @@ class Post:
         if self.nb is None and self.kind == "notebook":
             self.nb = read_notebook(self.path).nb
         return self.nb
+
+    @property
+    def file_name(self) -> str:
+        "The post's slug, or its file's stem where another post has the same slug (`2020-04-15-LSUV`)."
+        return self.name or self.slug
 
     @property
     def url(self) -> str:
@@ -115,9 +123,10 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
     "Check front matter `meta` and build the Post; unknown keys warn, or fail when `strict`."
     if not isinstance(meta, dict):
         raise BuildError(path, "front matter must be a mapping of keys to values", cell)
-    meta = typed(meta, TYPES, path, cell)
+    meta, warnings = lenient_types(meta, path, strict, cell)
     if not str(meta.get("title") or "").strip():
-        raise BuildError(path, "missing title in front matter", cell)
+        meta["title"] = title_of(path)
+        warnings.append(odd(strict, path, f"missing title in front matter; titled {meta['title']!r}", cell))
     unknown = sorted(set(meta) - KNOWN_KEYS)
     message = f"unknown front-matter key(s): {', '.join(unknown)}"
     if unknown and strict:
@@ -131,8 +140,29 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
     meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}
     meta["summary"] = summary
     post = Post(path=path, kind=kind, slug=slug, date=day, **meta, **body)
-    post.warnings += [f"{path}: {message}"] if unknown else []
+    post.warnings += warnings + ([f"{path}: {message}"] if unknown else [])
     return post
+
+
+def lenient_types(meta: dict, path: Path, strict: bool, cell: int | None) -> tuple[dict, list[str]]:
+    """Front matter with each value converted to its key's type. A value of the wrong shape, such as `image` as a
+    map (`image: {feature: a.png}`), is left out with a warning: Jekyll published the page all the same."""
+    warnings = []
+    for key in [k for k in TYPES if meta.get(k) is not None]:
+        try:
+            meta = typed(meta, {key: TYPES[key]}, path, cell)
+        except BuildError as e:
+            if key in PRIVATE_KEYS:
+                raise  # a guess could publish a post its author meant to keep out of the index or search
+            warnings.append(odd(strict, path, f"{e.message}; {key} left out", cell))
+            meta = {k: v for k, v in meta.items() if k != key}
+    return meta, warnings
+
+
+def title_of(path: Path) -> str:
+    "Jekyll's title for a post without one: the file name's slug, each word between dashes capitalised."
+    slug = NAME.match(path.stem)[2] if NAME.match(path.stem) else path.stem
+    return " ".join(word[:1].upper() + word[1:].lower() for word in slug.split("-") if word) or path.stem
 
 
 def read_markdown(path: Path, strict: bool = False) -> Post:
@@ -240,18 +270,41 @@ def read_notebook(path: Path, strict: bool = False) -> Post:
     message can name a cell by its number in Jupyter, counting from 1.
     """
     nb = load_notebook(path)
-    first = nb.cells[0] if nb.cells else None
-    if first is None or first.cell_type == "code":
-        raise BuildError(path, "missing title: the first cell must hold the front matter", 1)
-    if first.cell_type == "raw":
+    at, warnings = front_matter_cell(path, nb.cells, strict)
+    first = nb.cells[at] if at is not None else None
+    if first is None:
+        meta = {"title": title_of(path)}  # as make_post titles a post without one; the warning is given
+    elif first.cell_type == "raw":
         meta = raw_front_matter(path, first.source)
     else:
         meta = fastpages_front_matter(path, first.source)
     ignored = meta.pop("_ignored", [])
-    first.metadata["tags"] = [*first.metadata.get("tags", []), "remove-cell"]  # shown as the page header instead
-    post = make_post(path, "notebook", meta, strict, cell=1, nb=nb)
-    post.warnings += [f"{path}, cell 1: front-matter line {line!r} ignored" for line in ignored]
+    if first is not None:
+        first.metadata["tags"] = [*first.metadata.get("tags", []), "remove-cell"]  # shown as the page header
+    cell = (at or 0) + 1
+    post = make_post(path, "notebook", meta, strict, cell=cell, nb=nb)
+    post.warnings += warnings + [f"{path}, cell {cell}: front-matter line {line!r} ignored" for line in ignored]
     return post
+
+
+TITLE_CELL = re.compile(r"^\s*#\s+\S")
+KEY_LINE = re.compile(r"^\s*-\s*[\w-]+\s*:", re.M)
+
+
+def front_matter_cell(path: Path, cells: list, strict: bool) -> tuple[int | None, list[str]]:
+    """Which cell holds the front matter: the first, when it is raw YAML or a fastpages markdown cell. Otherwise,
+    as fastpages' converter read it, the first markdown cell that opens with a `# Title` (after an empty cell or a
+    Colab badge, say), with a warning; None, with a warning, when no cell has a title."""
+    first = cells[0] if cells else None
+    if first is not None and (first.cell_type == "raw" or TITLE_CELL.match(first.source)):
+        return 0, []
+    found = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and TITLE_CELL.match(c.source)), None)
+    if found is None:
+        if first is not None and first.cell_type == "markdown" and KEY_LINE.search(first.source):
+            return 0, []  # front matter without a title: make_post names what is missing
+        why = f"no cell holds front matter (a markdown cell opening with `# Title`); titled {title_of(path)!r}"
+        return None, [odd(strict, path, why, 1)]
+    return found, [odd(strict, path, f"front matter is in cell {found + 1}, not the first", found + 1)]
 
 
 def read_docx(path: Path, strict: bool = False) -> Post:
@@ -278,7 +331,7 @@ def read_post(path: Path, strict: bool = False) -> Post:
 
 # What the read cache keeps of a post: everything a reader sets, less the notebook (read again when a post
 # must be rendered) and what the render stage fills in. Word posts carry image bytes and are not kept.
-RENDERED = ("nb", "files", "linked_images", "linked_posts", "image_url", "secret_lines")
+RENDERED = ("nb", "files", "linked_images", "missing_images", "linked_posts", "image_url", "secret_lines")
 KEPT = [f.name for f in fields(Post) if f.name not in RENDERED]
 
 
@@ -295,41 +348,67 @@ def post_from_fields(found: dict) -> Post:
     return Post(**(found | {"path": Path(found["path"]), "date": day}))
 
 
-def source_files(root: Path) -> tuple[list[Path], list[str]]:
+def source_files(root: Path, strict: bool = False) -> tuple[list[Path], list[str]]:
     """Every post and page source, in a stable order, and a warning for the files Jekyll skipped too
-    (README.md, files without a date). A file the builder would not read is an error, not skipped:
-    a markdown file among the notebooks, a file no reader handles, a source linking out of the repository."""
+    (README.md, files without a date, files no reader handles in `_posts/`). A source linking out of the
+    repository is an error; so, with `strict`, is a file the builder skips (markdown among the notebooks,
+    a PDF among the posts). Other files of `_pages/` are copied as they are (`static_files`)."""
     found = {
         "_notebooks": [p for p in (root / "_notebooks").glob("*") if not p.name.startswith((".", "_"))],
         "_posts": list(visible_files(root / "_posts")),
         "_pages": [p for p in (root / "_pages").glob("*") if not p.name.startswith(".")],
         "_word": [p for p in (root / "_word").glob("*") if not p.name.startswith((".", "~$"))],
     }
-    files, skipped = [], []
+    files, skipped, unread = [], [], []
     for folder, paths in found.items():
         for path in sorted(paths):
-            refuse(path, root, folder)
+            refuse(path, root)
             dated = folder == "_pages" or NAME.match(path.stem)
             if path.suffix in FOLDERS[folder] and dated:
                 files.append(path)
             elif path.suffix in FOLDERS[folder] or path.name.lower() == "readme.md":
                 skipped.append(path.relative_to(root).as_posix())
+            elif not_read(path, folder):
+                unread.append(path)
     message = f"skipped {len(skipped)} file(s) without a date in the name, as Jekyll does: {', '.join(skipped)}"
-    return files, [message] if skipped else []
+    return files, ([message] if skipped else []) + unread_warning(root, unread, strict)
 
 
-def visible_files(folder: Path) -> Iterator[Path]:
-    "Files under `folder`, as Jekyll reads `_posts`: none whose name, or a folder's on the way, starts with . or _."
+def not_read(path: Path, folder: str) -> bool:
+    "Whether a file among the posts is one the builder skips, as Jekyll and fastpages skipped it."
+    markdown_post = path.suffix in (".md", ".markdown") and NAME.match(path.stem)
+    return folder == "_notebooks" and bool(markdown_post) or folder in ("_posts", "_word") and path.is_file()
+
+
+def unread_warning(root: Path, paths: list[Path], strict: bool) -> list[str]:
+    "One warning for every file skipped among the posts; with `strict`, an error naming the first."
+    if not paths:
+        return []
+    names = ", ".join(p.relative_to(root).as_posix() for p in paths)
+    why = "no reader handles them there (markdown posts belong in _posts/, notebooks in _notebooks/)"
+    return [odd(strict, paths[0], f"skipped {len(paths)} file(s), as Jekyll and fastpages did, since {why}: {names}")]
+
+
+def static_files(root: Path) -> dict[str, Path]:
+    """Files of `_pages/` that are not pages (a PDF, an image): copied to `_pages/<name>`, where Jekyll copied
+    them for fastpages (its `_config.yml` includes `_pages`)."""
+    folder = root / "_pages"
+    found = sorted(p for p in visible_files(folder, hidden_only=True) if p.suffix not in FOLDERS["_pages"])
+    for path in found:
+        refuse(path, root)
+    return {path.relative_to(root).as_posix(): path for path in found}
+
+
+def visible_files(folder: Path, hidden_only: bool = False) -> Iterator[Path]:
+    """Files under `folder`, as Jekyll reads `_posts`: none whose name, or a folder's on the way, starts with . or _
+    (with `hidden_only`, only . counts)."""
+    skip = "." if hidden_only else (".", "_")
     for top, folders, names in os.walk(folder):
-        folders[:] = [f for f in folders if not f.startswith((".", "_"))]  # links to folders are not followed
-        yield from (Path(top, name) for name in names if not name.startswith((".", "_")))
+        folders[:] = [f for f in folders if not f.startswith(skip)]  # links to folders are not followed
+        yield from (Path(top, name) for name in names if not name.startswith(skip))
 
 
-def refuse(path: Path, root: Path, folder: str) -> None:
-    "Raise for a source the build must not silently skip or follow."
+def refuse(path: Path, root: Path) -> None:
+    "Raise for a source the build must not follow: a link out of the repository."
     if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(root.resolve()):
         raise BuildError(path, f"is a link to {path.resolve()}, outside the repository")
-    if folder == "_notebooks" and path.suffix in (".md", ".markdown") and NAME.match(path.stem):
-        raise BuildError(path, "markdown posts belong in _posts/; _notebooks/ holds notebooks")
-    if folder != "_notebooks" and path.suffix not in FOLDERS[folder] and path.name.lower() != "readme.md":
-        raise BuildError(path, f"no reader for {path.suffix or 'files without a suffix'} files in {folder}/")

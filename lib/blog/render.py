@@ -98,6 +98,8 @@ def site_image(site: Site) -> tuple[str, dict[str, bytes]]:
         return site.image, {}
     assets = ImageAssets(config, site.root, "", "")
     url = assets.add("/" + site.image.lstrip("/"))
+    if assets.missing or assets.refused:  # no preview image, as with none set: warned about in load_config
+        return "", {}
     return url, {path: src.read_bytes() for path, src in assets.files.items()}
 
 
@@ -116,7 +118,7 @@ def notebook_body(post: Post, site: Site, exporter, assets: ImageAssets) -> tupl
 
 def export_resources(post: Post, site: Site, **more) -> dict:
     "What the preprocessors and templates need to know of the post: where images go, how answers show."
-    resources = {"unique_key": post.slug, "output_files_dir": f"images/{post.slug}", "outputs": {}}
+    resources = {"unique_key": post.file_name, "output_files_dir": f"images/{post.file_name}", "outputs": {}}
     return resources | {"image_url": site.baseurl.rstrip("/"), "solutions": post.solutions, "source": post.path} | more
 
 
@@ -154,11 +156,11 @@ def notebook_files(post: Post, site: Site, get_exporter: Callable, assets: Image
     """Slides and their images, the notebook itself and, with exercises, the student notebook. The notebook
     itself is the answer key: a post with exercises publishes it only when it shows its answers."""
     deck, images = slides(post, site, get_exporter("deck"), assets)
-    files = {f"slides/{post.slug}.html": deck, **images}
+    files = {f"slides/{post.file_name}.html": deck, **images}
     if not answers_private(post):
-        files[f"notebooks/{post.slug}.ipynb"] = post.path.read_bytes()
+        files[f"notebooks/{post.file_name}.ipynb"] = post.path.read_bytes()
     if has_exercises(post.nb):
-        files[f"notebooks/{post.slug}-student.ipynb"] = student_bytes(post.nb, post.path)
+        files[f"notebooks/{post.file_name}-student.ipynb"] = student_bytes(post.nb, post.path)
     return files
 
 
@@ -221,7 +223,7 @@ def render_post(
     `liquid()` the Liquid environment, `around` the posts beside it in the index (the caller keys its cache on
     them too). Sets `post.linked_images` (repository files copied in) and `post.image_url`."""
     repo = f"{site.github_username}/{site.github_repo}" if site.github_repo else ""
-    assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.slug, site.offline, repo)
+    assets = ImageAssets(post.path, site.root, site.baseurl.rstrip("/"), post.file_name, site.offline, repo)
     assets.posts = posts or {}
     page = {"title": post.title, "summary": post.summary, "description": post.summary, "url": post.url,
             "categories": post.categories, "date": post.date, "permalink": post.permalink,
@@ -247,6 +249,12 @@ def render_post(
     post.image_url = preview_image(post, site, assets)
     if assets.remote:
         post.warnings.append(f"{post.path}: images from other hosts: {', '.join(dict.fromkeys(assets.remote))}")
+    if assets.missing:
+        post.missing_images = list(dict.fromkeys(assets.missing))
+        post.warnings.append(f"{post.path}: image(s) not found, left as broken links: {', '.join(post.missing_images)}")
+    if assets.refused:
+        where = ", ".join(dict.fromkeys(assets.refused))
+        post.warnings.append(f"{post.path}: image(s) outside images/ and the post's folder, not copied: {where}")
     post.linked_images, post.linked_posts = list(assets.files.values()), dict(assets.linked)
     files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs | extra
     stamp = post.nb.metadata.get("blog", {}).get("stamp") if post.nb else None
@@ -269,7 +277,9 @@ def preview_image(post: Post, site: Site, assets: ImageAssets) -> str:
     site like any linked image; a remote one is an outside resource, refused when `offline` is set."""
     src = post.image or site.image
     if not src or not is_remote(src):
-        return assets.add(src if src.startswith("/") else f"/{src}")[len(assets.baseurl) :] if src else ""
+        before = len(assets.missing) + len(assets.refused)
+        url = assets.add(src if src.startswith("/") else f"/{src}") if src else ""
+        return "" if len(assets.missing) + len(assets.refused) > before else url[len(assets.baseurl) :]
     message = f"image {src} is loaded from another host"
     if site.offline:
         raise BuildError(post.path, f"{message}, and offline: true is set; save it under images/")
