@@ -2,6 +2,7 @@
 its image links, pagination, footer links and comments. One small fixture per construct, written the way
 fastpages blogs write it (see ../shared/fastpages-corpus for the real thing)."""
 
+import json
 import re
 import subprocess
 import sys
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from helpers import CONFIG, built, markdown_post, notebook, page, site
-from nbformat.v4 import new_markdown_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
+from lib.blog import audit
 from lib.blog.build import build
 from lib.blog.errors import BuildError
 
@@ -521,3 +523,94 @@ def test_the_fastpages_corpus_builds_with_its_urls_and_no_raw_liquid():
     blogs = [line for line in result.stdout.splitlines() if line.startswith(("ok", "SHORT"))]
     assert result.returncode == 0, result.stdout + result.stderr
     assert blogs and all(line.startswith("ok") for line in blogs), result.stdout
+
+
+# Odd sources that fastpages and Jekyll published: built, with a warning naming the file
+
+
+def test_a_notebook_and_its_markdown_export_at_one_url_publish_the_notebook(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "from_the_notebook = 1", name="2020-01-01-post.ipynb")
+    markdown_post(root, post("title: Old export", "From the export."), name="2020-01-01-post.md")
+    warned = warnings_of(root)
+    assert "from_the_notebook" in page(root) and "From the export." not in page(root)
+    assert [w for w in warned if "2020-01-01-post.md: has the URL /2020/01/01/post.html of" in w]
+
+
+def test_a_notebook_and_its_markdown_export_fail_a_strict_build(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "x = 1", name="2020-01-01-post.ipynb")
+    markdown_post(root, post("title: Old export", "From the export."), name="2020-01-01-post.md")
+    with pytest.raises(BuildError, match="2020-01-01-post.md: has the URL /2020/01/01/post.html"):
+        built(root, strict=True)
+
+
+def test_a_missing_image_is_a_broken_image_with_a_warning_and_counted(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, post("title: T\nimage: images/some_folder/your_image.png", "![chart](/images/chart.png)"))
+    logged = []
+    build(root, root / "_site", search=False, log=logged.append)
+    assert '<img src="/images/chart.png" alt="chart"' in page(root, "2020/01/02/note.html")
+    assert [w for w in logged if "2020-01-02-note.md: image(s) not found, left as broken links: /images/chart.png" in w]
+    assert "2 image link(s) broken" in logged[-1]  # the preview image too, which the page then leaves out
+
+
+def test_a_missing_image_fails_a_strict_build(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, post("title: T", "![chart](/images/chart.png)"))
+    with pytest.raises(BuildError, match="image.s. not found"):
+        built(root, strict=True)
+
+
+def test_an_image_path_above_the_root_resolves_as_a_browser_resolves_it(tmp_path):
+    root = site(tmp_path)
+    (root / "images").mkdir()
+    (root / "images/header.png").write_bytes(b"png")
+    markdown_post(root, post("title: T", "![header](/../images/header.png)"))
+    assert (built(root) / "images/header.png").read_bytes() == b"png"
+    assert 'src="/images/header.png"' in page(root, "2020/01/02/note.html")
+
+
+def test_a_markdown_cell_with_outputs_is_mended_with_a_warning(tmp_path):
+    root = site(tmp_path)
+    path = notebook(root, "x = 1")
+    nb = json.loads(path.read_text())
+    nb["cells"][0] |= {"outputs": [], "execution_count": None}
+    path.write_text(json.dumps(nb))
+    warned = warnings_of(root)
+    assert [w for w in warned if "not a valid notebook" in w and "mended" in w]
+    assert ">x<" in page(root)
+
+
+# The hidden-line check looks for whole lines where the page shows them
+
+
+def test_a_hidden_line_named_in_the_prose_is_no_leak(tmp_path):
+    root = site(tmp_path)
+    prose = new_markdown_cell("We look at `berlin_budget.shape` first, and then at the selection.")
+    notebook(root, prose, "#hide\nberlin_budget.shape", "#hide\nselection_of_rows")
+    assert "We look at" in page(built(root).parent)
+
+
+def test_a_hidden_line_inside_a_longer_shown_line_is_no_leak(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "#hide\ndf.head()", "test_df.head()")
+    build(root, root / "_site", search=True, log=lambda _: None)
+    assert "test_df" in page(root)
+
+
+def test_a_hidden_inputs_html_output_is_shown_without_a_leak(tmp_path):
+    root = site(tmp_path)
+    cell = new_code_cell('#hide_input\nHTML("""\nA sentence the output shows on its own line\n""")')
+    cell.outputs = [new_output("display_data", {"text/html": "<p>\nA sentence the output shows on its own line\n</p>"})]
+    notebook(root, cell)
+    assert "A sentence the output shows" in page(built(root).parent)
+
+
+def test_a_hidden_line_shown_whole_in_highlighted_code_is_a_leak(tmp_path):
+    root = site(tmp_path)
+    notebook(root, "#hide\nsecret_token = 'abc123'")
+    found = build(root, root / "_site", search=False, log=lambda _: None)[0]
+    code = '<pre><span class="n">secret_token</span> <span class="o">=</span> <span>&#39;abc123&#39;</span></pre>'
+    leaks = list(audit.own_leaks(found, {"2020/01/01/post.html": code.encode()}))
+    assert leaks == [("2020/01/01/post.html", "secret_token = 'abc123'")]

@@ -122,13 +122,36 @@ def export_resources(post: Post, site: Site, **more) -> dict:
     return resources | {"image_url": site.baseurl.rstrip("/"), "solutions": post.solutions, "source": post.path} | more
 
 
+# What nbformat 4's schema allows in a markdown or raw cell; editors and converters have written more.
+TEXT_CELL_KEYS = {"id", "cell_type", "metadata", "source", "attachments"}
+
+
 def validate(post: Post) -> None:
+    """Check the notebook against nbformat's schema. Harmless faults that Jupyter and fastpages let through
+    (`outputs` in a markdown cell, metadata of the wrong type) are mended with a warning; others are errors."""
     import nbformat  # a third of a second to import: only builds that render a notebook pay it
 
     try:
         nbformat.validate(post.nb)
+        return
     except nbformat.ValidationError as e:
-        raise BuildError(post.path, f"not a valid notebook: {e.message}") from None
+        fault = e.message
+    post.nb = mend(post.nb)
+    try:
+        nbformat.validate(post.nb)
+    except nbformat.ValidationError:
+        raise BuildError(post.path, f"not a valid notebook: {fault}") from None
+    post.warnings.append(f"{post.path}: not a valid notebook ({fault}); mended as Jupyter would, and built")
+
+
+def mend(nb):
+    "The notebook less what the schema does not allow in markdown and raw cells, and metadata nbformat strips."
+    from nbformat.validator import normalize
+
+    for cell in nb.cells:
+        for key in set(cell) - TEXT_CELL_KEYS if cell.cell_type in ("markdown", "raw") else ():
+            del cell[key]
+    return normalize(nb, strip_invalid_metadata=True)[1]
 
 
 def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes, dict[str, bytes]]:
