@@ -614,3 +614,23 @@ def test_a_hidden_line_shown_whole_in_highlighted_code_is_a_leak(tmp_path):
     code = '<pre><span class="n">secret_token</span> <span class="o">=</span> <span>&#39;abc123&#39;</span></pre>'
     leaks = list(audit.own_leaks(found, {"2020/01/01/post.html": code.encode()}))
     assert leaks == [("2020/01/01/post.html", "secret_token = 'abc123'")]
+
+
+# redirect_from (jekyll-redirect-from): old addresses keep working
+
+
+def test_redirect_from_writes_a_page_at_each_old_url_that_sends_readers_on(tmp_path):
+    root = site(tmp_path, JEKYLL + "baseurl: /blog\n")
+    markdown_post(root, post("title: T\nredirect_from:\n  - /old/address/\n  - /older.html", "Moved here."))
+    out = built(root)
+    for old in ("old/address/index.html", "older.html"):
+        text = (out / old).read_text()
+        assert '<meta http-equiv="refresh" content="0; url=/blog/2020/01/02/note.html">' in text
+        assert '<a href="/blog/2020/01/02/note.html">' in text
+
+
+def test_a_redirect_out_of_the_site_is_an_error(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, post("title: T\nredirect_from: /../../outside", "Body."))
+    with pytest.raises(BuildError, match="2020-01-02-note.md: permalink '/../../outside' has an empty, '.' or '..'"):
+        built(root)

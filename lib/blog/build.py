@@ -21,7 +21,15 @@ from lib.blog.errors import BuildError, blame, odd, read_bytes
 from lib.blog.feeds import atom_feed, sitemap
 from lib.blog.jekyll import load_data
 from lib.blog.nbfile import notebook_node
-from lib.blog.pages import listed, navigation, own_pages, render_site_pages, vendor_files, vendored_of
+from lib.blog.pages import (
+    listed,
+    navigation,
+    own_pages,
+    redirect_pages,
+    render_site_pages,
+    vendor_files,
+    vendored_of,
+)
 from lib.blog.paths import SiteFiles, check_url, real_paths
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files, static_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
@@ -494,6 +502,8 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     files.add({"feed.xml": feed, "sitemap.xml": sitemap(posts, site)}, "the site's feed")
     files.add(vendor_files(files, vendored), "the site's vendored libraries")
     files.add({rel: read_bytes(path) for rel, path in static_files(root).items()}, "the _pages folder")
+    for post in posts:
+        files.add(redirect_pages([post], site.baseurl), f"{post.path} (redirect_from)")
 
     def check(folder: Path, indexed: bool) -> None:
         warn = lambda w: log(f"warning: {w}")  # noqa: E731

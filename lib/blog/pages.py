@@ -7,6 +7,7 @@ categories and 404 pages go, so every old address keeps working.
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -29,6 +30,29 @@ def own_pages(posts: list[Post]) -> tuple[list[Post], dict[str, str]]:
         urls[name] = post.url if name else None
         kept += [] if name else [post]
     return kept, {k: v for k, v in urls.items() if v}
+
+
+REDIRECT = """<!DOCTYPE html>
+<html lang="en">
+<meta charset="utf-8">
+<title>Redirecting…</title>
+<link rel="canonical" href="{to}">
+<meta http-equiv="refresh" content="0; url={to}">
+<meta name="robots" content="noindex">
+<h1>Redirecting…</h1>
+<a href="{to}">Click here if you are not redirected.</a>
+</html>
+"""
+
+
+def redirect_pages(posts: list[Post], baseurl: str) -> dict[str, bytes]:
+    """A page at each of a post's `redirect_from` URLs that sends the reader on to the post, as the plugin
+    jekyll-redirect-from wrote them, so that old links keep working."""
+    pages = {}
+    for post in posts:
+        to = html.escape(baseurl.rstrip("/") + post.url)
+        pages |= {url_to_file("/" + old.lstrip("/")): REDIRECT.format(to=to).encode() for old in post.redirect_from}
+    return pages
 
 
 def navigation(posts: list[Post]) -> list[tuple[str, str]]:

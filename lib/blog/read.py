@@ -28,7 +28,7 @@ from lib.blog.schema import typed
 KNOWN_KEYS = {
     "title", "summary", "description", "toc", "badges", "comments", "categories", "image", "hide",
     "search_exclude", "author", "permalink", "sticky_rank", "branch", "layout", "use_math",
-    "hide_github_badge", "hide_colab_badge", "hide_binder_badge", "solutions", "colab_student",
+    "hide_github_badge", "hide_colab_badge", "hide_binder_badge", "solutions", "colab_student", "redirect_from",
 }  # fmt: skip
 # Keys read elsewhere (layout, use_math) or by later stages; accepted but not Post fields.
 POST_KEYS = KNOWN_KEYS - {"description", "layout", "use_math"}
@@ -36,7 +36,7 @@ TYPES = {
     **dict.fromkeys(("title", "summary", "description", "author", "permalink", "image", "branch", "layout"), str),
     **dict.fromkeys(("toc", "badges", "comments", "hide", "search_exclude", "colab_student", "use_math"), bool),
     **dict.fromkeys(("hide_github_badge", "hide_colab_badge", "hide_binder_badge"), bool),
-    "sticky_rank": int, "categories": list, "solutions": str,
+    "sticky_rank": int, "categories": list, "solutions": str, "redirect_from": list,
 }  # fmt: skip
 SOLUTIONS = ("hidden", "collapsed", "shown")
 PRIVATE_KEYS = {"hide", "search_exclude"}  # a value of the wrong type for these is an error, strict or not
@@ -67,6 +67,7 @@ class Post:
     hide_binder_badge: bool = False
     solutions: str = "hidden"  # how the post shows exercise answers: hidden, collapsed or shown
     colab_student: bool = False  # the Colab badge opens the student notebook
+    redirect_from: list[str] = field(default_factory=list)  # old URLs that send readers here (jekyll-redirect-from)
     warnings: list[str] = field(default_factory=list)
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
     missing_images: list[str] = field(default_factory=list)  # images it links that are not there, likewise
@@ -135,6 +136,8 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
         raise BuildError(path, f"solutions: {meta['solutions']!r} is not one of {', '.join(SOLUTIONS)}", cell)
     if meta.get("permalink") and url_fault(re.sub(r":[a-z_]+", "x", meta["permalink"])):  # placeholders are fine
         check_url(meta["permalink"], path, cell)
+    for old in meta.get("redirect_from") or []:
+        check_url("/" + old.lstrip("/"), path, cell)  # a redirect page is written there: it must stay in the site
     day, slug = (None, path.stem) if path.parent.name == "_pages" else date_and_slug(path)
     summary = meta.get("summary", meta.get("description")) or ""
     meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}
