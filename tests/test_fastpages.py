@@ -634,3 +634,46 @@ def test_a_redirect_out_of_the_site_is_an_error(tmp_path):
     markdown_post(root, post("title: T\nredirect_from: /../../outside", "Body."))
     with pytest.raises(BuildError, match="2020-01-02-note.md: permalink '/../../outside' has an empty, '.' or '..'"):
         built(root)
+
+
+# Raw HTML that loads from another host waits for a click
+
+
+@pytest.mark.parametrize(
+    "raw, kind",
+    [
+        ('<iframe src="https://example.com/map" width="600"></iframe>', "embed-frame"),
+        ('<iframe width="560" src="https://www.youtube.com/embed/abc123"></iframe>', "embed-youtube"),
+        ('<img src="https://example.com/chart.png" alt="A chart">', "embed-image"),
+        ('<script src="https://platform.twitter.com/widgets.js" async></script>', "embed-script"),
+        ('<link rel="stylesheet" href="//cdnjs.example.com/font.css">', "embed-style"),
+        ('<object data="https://docs.example.com/view?url=cv.pdf"></object>', "embed-frame"),
+    ],
+)
+def test_raw_html_that_loads_from_another_host_becomes_a_card(tmp_path, raw, kind):
+    root = site(tmp_path)
+    markdown_post(root, post("title: T", f"Before.\n\n{raw}\n\nAfter."))
+    shown = content(page(built(root).parent, "2020/01/02/note.html"))
+    assert f'class="embed {kind}"' in shown and "Before." in shown and "After." in shown
+    assert not OUTSIDE_LOAD.search(shown) and "<link" not in shown
+
+
+def test_a_notebook_outputs_iframe_waits_for_a_click_in_the_page_and_the_slides(tmp_path):
+    root = site(tmp_path)
+    cell = new_code_cell("IFrame('https://example.com/app', 600, 400)")
+    cell.outputs = [new_output("display_data", {"text/html": '<iframe src="https://example.com/app"></iframe>'})]
+    notebook(root, cell)
+    out = built(root)
+    for shown in (page(root), (out / "slides/post.html").read_text()):
+        assert 'data-load="https://example.com/app"' in shown and not OUTSIDE_LOAD.search(shown)
+
+
+def test_html_that_loads_from_the_site_itself_or_is_shown_as_code_is_left_as_written(tmp_path):
+    root = site(tmp_path)
+    (root / "images").mkdir()
+    (root / "images/a.png").write_bytes(b"png")
+    body = '<img src="/images/a.png" alt="local">\n\n```html\n<iframe src="https://example.com/x"></iframe>\n```'
+    markdown_post(root, post("title: T", body))
+    shown = content(page(built(root).parent, "2020/01/02/note.html"))
+    assert '<img src="/images/a.png" alt="local">' in shown and "embed-" not in shown
+    assert '<span class="nt">iframe</span>' in shown

@@ -289,11 +289,12 @@ def test_javascript_outputs_need_no_jquery(tmp_path):
         assert "$('#" not in html and html.count("(function (element) {") == 2
 
 
-def test_a_version_not_vendored_stays_on_its_cdn(tmp_path):
+def test_a_version_not_vendored_loads_from_its_cdn_only_on_a_click(tmp_path):
     bokeh = "https://cdn.bokeh.org/bokeh/release/bokeh-3.4.1.min.js"  # a minor release with no vendored copy
     vega6 = "https://cdn.jsdelivr.net/npm/vega@6"  # a major version with no vendored copy
     html = page(chart_site(tmp_path, f'<script src="{bokeh}"></script><script src="{vega6}"></script>'))
-    assert f'src="{bokeh}"' in html and f'src="{vega6}"' in html
+    assert f'data-load="{bokeh}"' in html and f'data-load="{vega6}"' in html
+    assert f'src="{bokeh}"' not in html and f'src="{vega6}"' not in html
 
 
 def test_bokeh_left_on_its_cdn_is_a_warning(tmp_path):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlparse
 
 from lib.blog.errors import BuildError, read_text
 
@@ -159,6 +160,13 @@ def card(kind: str, url: str, label: str, load: str = "") -> str:
     button = f'<button type="button" class="embed-load" data-load="{html.escape(load)}">Load it here</button>'
     link = f'<a href="{html.escape(url)}" rel="noopener">{html.escape(label)}</a>'
     return f'<div class="embed embed-{kind}">{link} {button if load else ""}</div>'
+
+
+def image_card(src: str, alt: str) -> str:
+    "An image on another host: a link to it, and a button that shows it in the page."
+    link, host, label = html.escape(src), html.escape(urlparse(src).netloc), html.escape(alt or "an image")
+    return (f'<span class="embed embed-image"><a href="{link}" rel="noopener">{label} (on {host})</a> '
+            f'<button type="button" class="embed-load" data-load="{link}">Show it</button></span>')  # fmt: skip
 
 
 def twitter_card(args: str, _context=None) -> str:

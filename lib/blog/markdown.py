@@ -29,7 +29,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from lib.blog.errors import BuildError
-from lib.blog.jekyll import link_of, twitter_card, youtube_card
+from lib.blog.jekyll import image_card, link_of, twitter_card, youtube_card
 from lib.blog.paths import is_remote
 
 if TYPE_CHECKING:  # markdown-it is imported by the first parser a build makes: a warm build renders no markdown
@@ -255,11 +255,7 @@ def local_images(state) -> None:
 
 
 def remote_image(src: str, alt: str) -> Token:
-    link, host = html.escape(src), html.escape(urlparse(src).netloc)
-    label = html.escape(alt or "an image")
-    card = (f'<span class="embed embed-image"><a href="{link}" rel="noopener">{label} (on {host})</a> '
-            f'<button type="button" class="embed-load" data-load="{link}">Show it</button></span>')  # fmt: skip
-    return html_token("html_inline", card)
+    return html_token("html_inline", image_card(src, alt))
 
 
 def html_token(kind: str, content: str) -> Token:

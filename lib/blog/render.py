@@ -22,6 +22,7 @@ from lib.blog.config import Site
 from lib.blog.errors import BuildError
 from lib.blog.handout import STUDENT_DIR, has_exercises, student_bytes
 from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
+from lib.blog.outside import deferred
 from lib.blog.paths import is_remote, url_to_file
 from lib.blog.read import Post
 
@@ -167,7 +168,7 @@ def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes
     nb.cells = [title, *post.nb.cells[1:]]
     resources = export_resources(post, site, metadata={"name": post.title})
     deck, resources = exporter.from_notebook_node(nb, resources)
-    return deck.encode(), resources.get("outputs", {})
+    return deferred(deck).encode(), resources.get("outputs", {})
 
 
 def answers_private(post: Post) -> bool:
@@ -268,7 +269,7 @@ def render_post(
         body, outputs = render_markdown(markdown_parser(), assets.liquid(post.text), md_env), {}
         toc = md_env.get("toc", [])
         post.warnings += [f"{post.path}: {w}" for w in md_env.get("math_fallbacks", [])]
-    body = assets.in_html(body)
+    body = deferred(assets.in_html(body))
     post.image_url = preview_image(post, site, assets)
     if assets.remote:
         post.warnings.append(f"{post.path}: images from other hosts: {', '.join(dict.fromkeys(assets.remote))}")
