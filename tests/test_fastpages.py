@@ -677,3 +677,16 @@ def test_html_that_loads_from_the_site_itself_or_is_shown_as_code_is_left_as_wri
     shown = content(page(built(root).parent, "2020/01/02/note.html"))
     assert '<img src="/images/a.png" alt="local">' in shown and "embed-" not in shown
     assert '<span class="nt">iframe</span>' in shown
+
+
+def test_strict_names_every_file_with_a_warning_in_one_error(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, post("title: A", "![a](/images/a.png)"), name="2020-01-02-a.md")
+    markdown_post(root, post("title: B", "![b](/images/b.png)"), name="2020-01-03-b.md")
+    with pytest.raises(BuildError) as error:
+        built(root, strict=True)
+    assert "2020-01-02-a.md: image(s) not found" in str(error.value)
+    assert "and 1 more with --strict:\n  " in str(error.value) and "2020-01-03-b.md: image(s) not found" in str(
+        error.value
+    )
+    assert not (root / "_site").exists()

@@ -449,6 +449,15 @@ def name_files(posts: list[Post]) -> list[Post]:
     return posts
 
 
+def refuse_warnings(posts: list[Post]) -> None:
+    "With `strict`, every post's warnings are one error, naming each file, once all posts are rendered."
+    found = [(post.path, warning) for post in posts for warning in post.warnings]
+    if found:
+        rest = "".join(f"\n  {warning}" for _, warning in found[1:])
+        more = f"; and {len(found) - 1} more with --strict:{rest}" if rest else ""
+        raise BuildError(found[0][0], f"{found[0][1]} (--strict){more}")
+
+
 def build(
     root: Path = Path("."),
     out: Path | None = None,
@@ -487,11 +496,11 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
         loads |= meta["loads"]
         vendored |= meta["vendored"]
         for warning in post.warnings:
-            if strict:
-                raise BuildError(post.path, f"{warning} (--strict)")
             log(f"warning: {warning}")
         cached += hit
         log(f"  {'cached' if hit else 'built '} {post.path.relative_to(root)} -> {post.url}")
+    if strict:
+        refuse_warnings(posts)
     for warning in stale_summary(posts, root, renderer.cache, reads):
         log(f"warning: {warning}")
     if reads:
