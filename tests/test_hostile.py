@@ -449,12 +449,15 @@ def test_a_hidden_post_stays_out_of_the_search_index(tmp_path):
 
 
 OUTSIDE = [
-    '<img src="https://cdn.example/a.png">',
     '<img srcset="/ok.png 1x, //cdn.example/b.png 2x">',
-    '<link rel="stylesheet" href="https://cdn.example/s.css">',
-    '<script src="https://cdn.example/s.js"></script>',
     "<div style=\"background: url('https://cdn.example/bg.png')\"></div>",
     "<style>@import 'https://cdn.example/i.css';</style>",
+]
+# Tags the render stage turns into click-to-load cards (outside.py): no load is left for the audit to find.
+DEFERRED = [
+    '<img src="https://cdn.example/a.png">',
+    '<link rel="stylesheet" href="https://cdn.example/s.css">',
+    '<script src="https://cdn.example/s.js"></script>',
 ]
 
 
@@ -472,6 +475,14 @@ def test_an_outside_load_is_an_error_when_offline(good, capsys, html):
     (good / "_config.yml").write_text(CONFIG + "offline: true\n")
     markdown_post(good, MD.format(title="T", extra="") + html + "\n", name="2020-01-02-b.md")
     refused(good, capsys, "2020-01-02-b.md: 2020/01/02/b.html loads", "offline: true is set")
+
+
+@pytest.mark.parametrize("html", DEFERRED)
+def test_a_loading_tag_the_render_stage_defers_passes_offline_as_a_card(tmp_path, html):
+    root = site(tmp_path, CONFIG + "offline: true\n")
+    markdown_post(root, MD.format(title="T", extra="") + html + "\n")
+    shown = page(built(root).parent, "2020/01/02/note.html")
+    assert 'data-load="https://cdn.example/' in shown and 'src="https://cdn.example' not in shown
 
 
 def test_links_and_click_to_load_embeds_are_not_loads(tmp_path):

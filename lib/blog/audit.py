@@ -21,11 +21,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 from lib.blog.cache import content
 from lib.blog.errors import BuildError
 from lib.blog.flags import SOLUTION_TAGS, markdown_solution, parse_flags
-from lib.blog.paths import is_remote, url_to_file
+from lib.blog.paths import is_remote
 from lib.blog.read import Post
 
 MIN_LINE = 8  # shorter lines (`x = 1`, `plt.show()`) are too common to mean a leak
@@ -139,7 +140,7 @@ def search_records(folder: Path) -> dict[str, str]:
     for path in (folder / "pagefind" / "fragment").glob("*.pf_fragment"):
         data = gzip.decompress(path.read_bytes())
         record = json.loads(data[data.index(b"{") :])
-        records[record.get("url", "")] = normal(record.get("content", ""))
+        records[unquote(record.get("url", ""))] = normal(record.get("content", ""))
     return records
 
 
@@ -150,7 +151,7 @@ def own_leaks(post: Post, files: dict[str, bytes], found: tuple[set, set] | None
     hidden, answers = found or secrets(post)
     if not hidden and not answers:
         return
-    for name in (url_to_file(post.url), f"slides/{post.file_name}.html"):
+    for name in (post.file, f"slides/{post.file_name}.html"):
         shown = page_lines(files[name]) if name in files else set()
         yield from ((name, line) for line in sorted(hidden | answers) if line in shown)
     student = f"notebooks/{post.file_name}-student.ipynb"
@@ -173,9 +174,9 @@ def index_leaks(posts: list[Post], folder: Path) -> Iterator[tuple[Post, str, st
     records = search_records(folder)
     for post in posts:
         lines = secret_lines(post)
-        text = records.get(post.url, "") if lines else ""
+        text = records.get(unquote(post.url), "") if lines else ""
         found = [line for line in lines if line in text]
-        page = folder / url_to_file(post.url)
+        page = folder / post.file
         shown = " ".join(page_lines(page.read_bytes())) if found and page.is_file() else ""
         yield from ((post, "the search index", line) for line in found if line not in shown)
 

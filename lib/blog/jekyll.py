@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import html
 import json
+import posixpath
 import re
-from collections.abc import Callable
-from datetime import date
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import NamedTuple
+from urllib.parse import quote, urlparse
 
 from lib.blog.errors import BuildError, read_text
 
@@ -31,6 +34,7 @@ IGNORED_KEYS = {
     "toc", "badges", "comments", "hide", "layout", "permalink_style", "port", "host", "github",
 }  # fmt: skip
 DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title:output_ext"
+# A site's `permalink` may name a style instead of a pattern (a post's own `permalink` may not).
 STYLES = {
     "date": DEFAULT_PERMALINK,
     "pretty": "/:categories/:year/:month/:day/:title/",
@@ -38,32 +42,94 @@ STYLES = {
     "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
     "none": "/:categories/:title:output_ext",
 }
+# What each of Jekyll's `Utils.slugify` modes keeps besides letters, marks and decimal digits.
+PRETTY_KEEPS = "._~!$&'()+,;=@"  # readable in a URL, and allowed in file names on every system
+SLUG_RUNS = {"raw": re.compile(r"\s+"), "ascii": re.compile(r"[^A-Za-z0-9]+")}
+SLUG_MODES = ("raw", "default", "pretty", "ascii", "latin")
 
 
-def slugify(text: str, cased: bool = True) -> str:
-    "Jekyll's `pretty` slug: runs of anything but letters, digits and ._~!$&'()+,;=@ become one dash."
-    slug = re.sub(r"[^\w.~!$&'()+,;=@]+|_+", "-", text).strip("-")
+def slugify(text: str, mode: str = "default", cased: bool = False) -> str:
+    """Jekyll's `Utils.slugify`: each run of characters the mode does not keep becomes one dash, less a dash at
+    either end. `default` keeps letters, marks and decimal digits, `pretty` also ._~!$&'()+,;=@ (and `_`, so
+    `angr_notes` stays), `ascii` only A-Z, a-z and 0-9; `raw` replaces whitespace only."""
+    if mode not in SLUG_MODES:
+        return text if cased else text.lower()
+    if mode == "latin":  # Jekyll transliterates first; dropping accents is that, for accented Latin letters
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if mode in SLUG_RUNS:
+        slug = SLUG_RUNS[mode].sub("-", text)
+    else:  # Python's re has no \p{L}: each character is tested by its Unicode category instead
+        keeps = PRETTY_KEEPS if mode == "pretty" else ""
+        slug = re.sub("-+", "-", "".join(c if _letter_or_digit(c) or c in keeps else "-" for c in text))
+    slug = re.sub("^-|-$", "", slug)
     return slug if cased else slug.lower()
 
 
-PLACES = {
-    "year": lambda d, s, c: f"{d:%Y}", "month": lambda d, s, c: f"{d:%m}", "day": lambda d, s, c: f"{d:%d}",
-    "i_month": lambda d, s, c: str(d.month), "i_day": lambda d, s, c: str(d.day),
-    "short_year": lambda d, s, c: f"{d:%y}", "y_day": lambda d, s, c: f"{d:%j}", "week": lambda d, s, c: f"{d:%V}",
-    "short_day": lambda d, s, c: f"{d:%a}", "long_day": lambda d, s, c: f"{d:%A}",
-    "short_month": lambda d, s, c: f"{d:%b}", "long_month": lambda d, s, c: f"{d:%B}",
-    "title": lambda d, s, c: slugify(s), "slug": lambda d, s, c: slugify(s, cased=False), "name": lambda d, s, c: s,
-    "categories": lambda d, s, c: "/".join(dict.fromkeys(x.lower() for x in c)),
+def _letter_or_digit(c: str) -> bool:
+    "Jekyll's [\\p{M}\\p{L}\\p{Nd}]: a mark, a letter or a decimal digit."
+    kind = unicodedata.category(c)
+    return kind[0] in "LM" or kind == "Nd"
+
+
+def file_date(text: str) -> date:
+    """The date of a post's file name (`2015-9-03`), read as Ruby's `Time.parse` reads it for Jekyll: a two-digit
+    year is 1969-2068, and a day past the month's end runs into the next month (2021-02-30 is 2021-03-02)."""
+    year, month, day = text.split("-")
+    number = int(year) + (0 if len(year) > 2 else 1900 if int(year) >= 69 else 2000)
+    if not 1 <= int(month) <= 12 or not 1 <= int(day) <= 31:
+        raise ValueError(f"{text} is not a date")
+    return date(number, int(month), 1) + timedelta(days=int(day) - 1)
+
+
+class UrlParts(NamedTuple):
+    "What Jekyll's URL placeholders are made of, for one post."
+
+    day: date
+    slug: str  # front matter's `slug`, or the file name after its date
+    categories: Sequence[str] = ()
+    name: str = ""  # the file name less its extension, date and all
+
+
+PLACES: dict[str, Callable[[UrlParts], str]] = {
+    "year": lambda p: f"{p.day.year:04d}", "month": lambda p: f"{p.day:%m}", "day": lambda p: f"{p.day:%d}",
+    "i_month": lambda p: str(p.day.month), "i_day": lambda p: str(p.day.day), "short_year": lambda p: f"{p.day:%y}",
+    "y_day": lambda p: f"{p.day:%j}", "short_day": lambda p: f"{p.day:%a}", "long_day": lambda p: f"{p.day:%A}",
+    "short_month": lambda p: f"{p.day:%b}", "long_month": lambda p: f"{p.day:%B}",
+    "week": lambda p: f"{p.day:%V}", "w_year": lambda p: f"{p.day:%G}", "w_day": lambda p: f"{p.day:%u}",
+    "hour": lambda p: "00", "minute": lambda p: "00", "second": lambda p: "00",  # a file name's date is midnight
+    "title": lambda p: slugify(p.slug, "pretty", cased=True), "slug": lambda p: slugify(p.slug),
+    "name": lambda p: slugify(p.name), "collection": lambda p: "posts",
+    "categories": lambda p: "/".join(dict.fromkeys(c.lower() for c in p.categories)),
+    "slugified_categories": lambda p: "/".join(dict.fromkeys(slugify(c) for c in p.categories)),
 }  # fmt: skip
-# `:title` before `:t...`, `:i_month` before `:month`
+# Longest first, so `:i_month` is not read as `:i` and `month`
 PLACE = re.compile(":(" + "|".join(sorted([*PLACES, "output_ext"], key=len, reverse=True)) + ")")
 
 
-def permalink(pattern: str, day: date, slug: str, categories: list[str], ext: str = ".html") -> str:
-    "A post's URL from a Jekyll permalink pattern (or style name), as Jekyll 4 builds it."
-    pattern = STYLES.get(pattern, pattern or DEFAULT_PERMALINK)
-    fill = lambda m: ext if m[1] == "output_ext" else PLACES[m[1]](day, slug, categories)  # noqa: E731
-    return "/" + re.sub("/{2,}", "/", PLACE.sub(fill, pattern)).lstrip("/")
+def permalink(pattern: str, parts: UrlParts, ext: str = ".html") -> str:
+    "A post's URL from a Jekyll permalink pattern, as Jekyll 4 builds it: each value escaped, then the URL tidied."
+    fill = lambda m: escape_path(ext if m[1] == "output_ext" else PLACES[m[1]](parts))  # noqa: E731
+    return sanitize_url(PLACE.sub(fill, pattern))
+
+
+def site_pattern(style: str) -> str:
+    "The pattern of a site's `permalink`, which may be a style name (`pretty`) or a pattern of its own."
+    return STYLES.get(style, style or DEFAULT_PERMALINK)
+
+
+def permalink_ext(pattern: str) -> str:
+    "A post's output extension, as Jekyll takes it from its own `permalink`: `/feed.xml` is .xml ('' for none)."
+    return "" if not pattern or pattern.endswith("/") else posixpath.splitext(posixpath.basename(pattern))[1]
+
+
+def escape_path(value: str) -> str:
+    "Jekyll's `URL.escape_path`: UTF-8 percent-encoded, but for what a URL path holds as it is (RFC 3986)."
+    return quote(value, safe="!$&'()*+,/:;=?@")
+
+
+def sanitize_url(url: str) -> str:
+    "Jekyll's `URL.sanitize_url`: one leading slash, `..` made `/`, `./` dropped, and no runs of slashes."
+    return re.sub("/+", "/", ("/" + url).replace("..", "/").replace("./", ""))
 
 
 # Data files
@@ -240,8 +306,8 @@ def _tag(name: str, fn: Callable[[str, object], str]):
 
 FILTERS = {
     "relative_url": lambda v, base="": f"{base}{v}",
-    "slugify": lambda v, *a: slugify(str(v), cased=False),
-    "slugize": lambda v, *a: slugify(str(v), cased=False),
+    "slugify": lambda v, mode=None, cased=False: slugify(str(v), str(mode or "default"), bool(cased)),
+    "slugize": lambda v, *a: slugify(str(v)),
     "jsonify": lambda v: json.dumps(v, default=str),
     "xml_escape": lambda v: html.escape(str(v)),
     "cgi_escape": lambda v: __import__("urllib.parse").parse.quote_plus(str(v)),

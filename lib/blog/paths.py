@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 from lib.blog.cache import digest_of
 from lib.blog.errors import BuildError
@@ -46,12 +47,14 @@ def is_remote(url: str) -> bool:
     return url.startswith("//") or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url))
 
 
-def url_to_file(url: str) -> str:
-    "The file a URL is served from, as Jekyll writes it: `/a/` is a/index.html, `/a` is a.html."
+def url_to_file(url: str, ext: str = "") -> str:
+    """The file a URL is served from, as Jekyll writes it: `/a/` is a/index.html, `/a` is a.html (a.xml when `ext`,
+    the page's output extension, is .xml; with none, the URL's own or .html), and `/caf%C3%A9` is café.html."""
+    name = unquote(url).strip("/")
     if url.endswith("/"):
-        return (url.strip("/") + "/index.html").lstrip("/")
-    name = url.strip("/")
-    return name if PurePosixPath(name).suffix else name + ".html"
+        return (name + "/index.html").lstrip("/")
+    ext = ext or PurePosixPath(name).suffix or ".html"
+    return name if name.endswith(ext) else name + ext
 
 
 def inside(folder: Path, rel: str) -> Path:

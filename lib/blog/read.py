@@ -19,35 +19,38 @@ import frontmatter
 import yaml
 
 from lib.blog.errors import BuildError, odd, read_text
-from lib.blog.jekyll import DEFAULT_PERMALINK, permalink
+from lib.blog.jekyll import DEFAULT_PERMALINK, UrlParts, file_date, permalink, permalink_ext, site_pattern
 from lib.blog.nbfile import Node, check_cells, node, rejoin
-from lib.blog.paths import check_url, url_fault
+from lib.blog.paths import check_url, url_fault, url_to_file
 from lib.blog.schema import typed
 
 # fastpages' front-matter keys, plus Quarto's `description`/`date` spellings.
 KNOWN_KEYS = {
     "title", "summary", "description", "toc", "badges", "comments", "categories", "image", "hide",
     "search_exclude", "author", "permalink", "sticky_rank", "branch", "layout", "use_math",
-    "hide_github_badge", "hide_colab_badge", "hide_binder_badge", "solutions", "colab_student", "redirect_from",
+    "hide_github_badge", "hide_colab_badge", "hide_binder_badge", "solutions", "colab_student", "slug", "category",
+    "redirect_from",
 }  # fmt: skip
-# Keys read elsewhere (layout, use_math) or by later stages; accepted but not Post fields.
-POST_KEYS = KNOWN_KEYS - {"description", "layout", "use_math"}
+# Keys read elsewhere (layout, use_math) or by later stages, or made into other fields; accepted but not Post fields.
+POST_KEYS = KNOWN_KEYS - {"description", "layout", "use_math", "slug", "category"}
 TYPES = {
     **dict.fromkeys(("title", "summary", "description", "author", "permalink", "image", "branch", "layout"), str),
+    **dict.fromkeys(("slug", "category"), str),
     **dict.fromkeys(("toc", "badges", "comments", "hide", "search_exclude", "colab_student", "use_math"), bool),
     **dict.fromkeys(("hide_github_badge", "hide_colab_badge", "hide_binder_badge"), bool),
     "sticky_rank": int, "categories": list, "solutions": str, "redirect_from": list,
 }  # fmt: skip
 SOLUTIONS = ("hidden", "collapsed", "shown")
 PRIVATE_KEYS = {"hide", "search_exclude"}  # a value of the wrong type for these is an error, strict or not
-NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
+# A post's file name, as Jekyll's `Document::DATE_FILENAME_MATCHER` reads it: 2015-9-03-shiny.md is dated too.
+NAME = re.compile(r"^([0-9]{2,4}-[0-9]{1,2}-[0-9]{1,2})-(.+)$")
 
 
 @dataclass
 class Post:
     path: Path
     kind: str  # notebook, markdown, html (a page written in HTML) or word
-    slug: str
+    slug: str  # the file name after its date, as Jekyll's `slug` (no trailing dots)
     date: date | None  # None for a page (from _pages/), which is not a dated post
     title: str
     summary: str = ""
@@ -60,6 +63,7 @@ class Post:
     image: str = ""
     author: str = ""
     permalink: str = ""
+    url_slug: str = ""  # front matter's `slug`: the URL's :title and :slug in place of the file name's
     sticky_rank: int | None = None
     branch: str = ""
     hide_github_badge: bool = False
@@ -99,25 +103,40 @@ class Post:
     @property
     def url(self) -> str:
         "Site-relative URL, without the baseurl, as Jekyll made it (the build checks it stays in the site)."
-        key = (self.permalink, self.url_pattern, self.date, self.slug, tuple(self.categories))
+        key = (self.permalink, self.url_pattern, self.date, self.slug, self.url_slug, tuple(self.categories))
         if getattr(self, "_url", (None,))[0] != key:  # remembered: index pages ask for it thousands of times
             self._url = key, self._make_url()
         return self._url[1]
 
     def _make_url(self) -> str:
         if self.is_page:
-            return permalink(self.permalink, date.min, self.slug, []) if self.permalink else f"/{self.slug}.html"
-        return permalink(self.permalink or self.url_pattern, self.date, self.slug, self.categories)
+            return permalink(self.permalink, UrlParts(date.min, self.slug)) if self.permalink else f"/{self.slug}.html"
+        parts = UrlParts(self.date, self.url_slug or self.slug, self.categories, self.path.stem)
+        return permalink(self.permalink or site_pattern(self.url_pattern), parts, self.output_ext)
+
+    @property
+    def output_ext(self) -> str:
+        "The extension of the post's file, as Jekyll picks it: its own permalink's (`/feed.xml`), or .html."
+        return permalink_ext(self.permalink) or ".html"
+
+    @property
+    def file(self) -> str:
+        "The site file the post is written to, as Jekyll writes it."
+        return url_to_file(self.url, self.output_ext)
 
 
 def date_and_slug(path: Path) -> tuple[date, str]:
+    "A post's date and slug from its file name, as Jekyll reads them: a slug's trailing dots are dropped."
     m = NAME.match(path.stem)
     if not m:
         raise BuildError(path, "file name must start with a date, as in 2021-08-20-my-post" + path.suffix)
     try:
-        return date.fromisoformat(m[1]), m[2]
+        day = file_date(m[1])
     except ValueError as e:
         raise BuildError(path, f"bad date in file name: {e}") from None
+    if not m[2].rstrip("."):
+        raise BuildError(path, "file name has nothing after its date but dots")
+    return day, m[2].rstrip(".")
 
 
 def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None = None, **body) -> Post:
@@ -140,11 +159,18 @@ def make_post(path: Path, kind: str, meta: dict, strict: bool, cell: int | None 
         check_url("/" + old.lstrip("/"), path, cell)  # a redirect page is written there: it must stay in the site
     day, slug = (None, path.stem) if path.parent.name == "_pages" else date_and_slug(path)
     summary = meta.get("summary", meta.get("description")) or ""
+    url_slug, categories = meta.get("slug") or "", categories_of(meta)
     meta = {k: v for k, v in meta.items() if k in POST_KEYS and v is not None}
-    meta["summary"] = summary
-    post = Post(path=path, kind=kind, slug=slug, date=day, **meta, **body)
+    meta |= {"summary": summary, "categories": categories}
+    post = Post(path=path, kind=kind, slug=slug, date=day, url_slug=url_slug, **meta, **body)
     post.warnings += warnings + ([f"{path}: {message}"] if unknown else [])
     return post
+
+
+def categories_of(meta: dict) -> list[str]:
+    "`categories`, then Jekyll's one-name `category`, each name once."
+    one = [meta["category"]] if meta.get("category") else []
+    return list(dict.fromkeys([*(meta.get("categories") or []), *one]))
 
 
 def lenient_types(meta: dict, path: Path, strict: bool, cell: int | None) -> tuple[dict, list[str]]:

@@ -23,7 +23,7 @@ from lib.blog.errors import BuildError
 from lib.blog.handout import STUDENT_DIR, has_exercises, student_bytes
 from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
 from lib.blog.outside import deferred
-from lib.blog.paths import is_remote, url_to_file
+from lib.blog.paths import is_remote
 from lib.blog.read import Post
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -288,7 +288,7 @@ def render_post(
         badges=badges(post, site), stamp=stamp, social_image=absolute(site, post.image_url),
         downloads=downloads(post, extra), reading_minutes=reading_minutes(body), around=around,
     )  # fmt: skip
-    return files | {url_to_file(post.url): page}
+    return files | {post.file: page}
 
 
 def comments(post: Post, site: Site) -> str:

@@ -42,12 +42,13 @@ def as_int(value, key: str) -> int:
 
 
 def as_list(value, key: str) -> list[str]:
-    "A list of names, or one comma-separated string of them."
+    "A list of names, or one string of them separated by commas, or else by spaces (as Jekyll splits one)."
     if value is None:
         return []
     if isinstance(value, list):
         return [as_text(v, f"each of {key}") for v in value]
-    return [s.strip() for s in as_text(value, key).split(",") if s.strip()]
+    text = as_text(value, key)
+    return [s.strip() for s in text.split("," if "," in text else None) if s.strip()]
 
 
 def as_flags(value, key: str) -> dict[str, bool]:
