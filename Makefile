@@ -12,11 +12,12 @@ REVEAL_VERSION := 5.2.1
 REVEAL := lib/blog/templates/assets/reveal
 # Chart libraries that notebook outputs load from CDNs, served from the site instead (lib/blog/vendor.py):
 # package@version:file in the package[:package whose LICENSE it takes]. vega's npm package ships no
-# LICENSE, so it takes the one of vega-typings, from the same repository and release.
+# LICENSE, so it takes the one of vega-typings, from the same repository and release. 3Dmol.js draws
+# py3Dmol's molecule viewers; jQuery is for py3Dmol's outputs before 2.0, which call the classic notebook's `$`.
 VENDOR := lib/blog/templates/assets/vendor
 CHART_LIBS := vega@5.33.1:build/vega.min.js:vega-typings@1.5.1 vega-lite@4.17.0:build/vega-lite.min.js \
 	vega-lite@5.23.0:build/vega-lite.min.js vega-embed@6.29.0:build/vega-embed.min.js \
-	plotly.js-dist-min@2.35.3:plotly.min.js
+	plotly.js-dist-min@2.35.3:plotly.min.js 3dmol@2.5.5:build/3Dmol-min.js jquery@3.7.1:dist/jquery.min.js
 # KaTeX renders the math latex2mathml cannot convert (lib/blog/markdown.py: KATEX, and post.html, name it too).
 KATEX := $(VENDOR)/katex@0.19.1
 # BokehJS for Bokeh's outputs, which load it from cdn.bokeh.org: the release of the Python bokeh that writes
@@ -97,7 +98,7 @@ class-times: $(STAMP) data ## Time each section of each notebook on this machine
 golden: $(STAMP) ## Rebuild the expected site of the test fixtures (tests/golden)
 	$(PY) -m lib.blog build --root tests/fixtures/site --out tests/golden --no-search --no-cache
 
-vendor: ## Refresh the vendored reveal.js, chart libraries, KaTeX and BokehJS (from the npm registry, committed: the site works offline)
+vendor: ## Refresh the vendored reveal.js, chart libraries, 3Dmol.js, KaTeX and BokehJS (from the npm registry, committed: the site works offline)
 	rm -rf $(REVEAL) && mkdir -p $(REVEAL)/dist/theme $(REVEAL)/plugin/notes
 	tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q reveal.js@$(REVEAL_VERSION) >/dev/null && tar xzf reveal.js-$(REVEAL_VERSION).tgz) && \
 	cp $$tmp/package/LICENSE $(REVEAL)/ && \
@@ -107,13 +108,13 @@ vendor: ## Refresh the vendored reveal.js, chart libraries, KaTeX and BokehJS (f
 	rm -rf $$tmp
 	@echo "reveal.js $(REVEAL_VERSION) in $(REVEAL) (theme without its web font: system fonts instead)"
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
-	@# Minified builds only, without their source map line (the maps are not vendored).
+	@# Minified builds only, without their source map line (the maps are not vendored); LICENSE or LICENSE.txt.
 	tmp=$$(mktemp -d) && for lib in $(CHART_LIBS); do \
 		IFS=: read -r pkg file license <<< "$$lib" && dir=$(VENDOR)/$$pkg && mkdir -p $$dir && \
 		(cd $$tmp && rm -rf package *.tgz && npm pack -q $$pkg >/dev/null && tar xzf *.tgz) && \
 		sed '/^\/\/# sourceMappingURL=/d' $$tmp/package/$$file > $$dir/$$(basename $$file) && \
 		if [ -n "$$license" ]; then (cd $$tmp && rm -rf package *.tgz && npm pack -q $$license >/dev/null && tar xzf *.tgz); fi && \
-		cp $$tmp/package/LICENSE $$dir/ || { rm -rf $$tmp; exit 1; }; \
+		cp "$$(ls $$tmp/package/LICENSE* | head -1)" $$dir/LICENSE || { rm -rf $$tmp; exit 1; }; \
 	done && rm -rf $$tmp
 	@du -sh $(VENDOR) | sed 's|^|chart libraries: |'
 	@# KaTeX's fonts as woff2 only, which every browser KaTeX runs in reads: its stylesheet's woff and ttf go.

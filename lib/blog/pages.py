@@ -127,7 +127,7 @@ def vendored_of(files: dict[str, bytes]) -> dict[str, list[str]]:
 
 
 def vendor_files(files: dict[str, bytes], known: dict[str, list[str]] | None = None) -> dict[str, bytes]:
-    """The vendored libraries (assets/vendor/: chart libraries, BokehJS, KaTeX; about 10 MB in all) that
+    """The vendored libraries (assets/vendor/: chart libraries, BokehJS, 3Dmol.js, jQuery, KaTeX; 11 MB) that
     some written page loads: a site carries only those. `known`: `vendored_of` pages found when rendered."""
     known = known or {}
     found = vendored_of({rel: data for rel, data in files.items() if rel not in known})
