@@ -690,3 +690,36 @@ def test_strict_names_every_file_with_a_warning_in_one_error(tmp_path):
         error.value
     )
     assert not (root / "_site").exists()
+
+
+# Other files of the repository that a post links to are published, as Jekyll published them
+
+
+def test_a_linked_file_of_the_repository_is_copied_at_its_path(tmp_path):
+    root = site(tmp_path, JEKYLL + "baseurl: /blog\n")
+    (root / "docs").mkdir()
+    (root / "docs/paper one.pdf").write_bytes(b"%PDF")
+    markdown_post(root, post("title: T", "[the paper]({{ site.baseurl }}/docs/paper%20one.pdf#page=2)"))
+    out = built(root)
+    assert (out / "docs/paper one.pdf").read_bytes() == b"%PDF"
+    assert '<a href="/blog/docs/paper%20one.pdf#page=2">the paper</a>' in page(root, "2020/01/02/note.html")
+
+
+def test_two_posts_may_link_one_file(tmp_path):
+    root = site(tmp_path)
+    (root / "docs").mkdir()
+    (root / "docs/a.pdf").write_bytes(b"%PDF")
+    markdown_post(root, post("title: A", "[a](/docs/a.pdf)"), name="2020-01-02-a.md")
+    markdown_post(root, post("title: B", '<a href="/docs/a.pdf">a</a>'), name="2020-01-03-b.md")
+    assert (built(root) / "docs/a.pdf").read_bytes() == b"%PDF"
+
+
+@pytest.mark.parametrize("target", ["/_config.yml", "/.env", "/_notebooks/secret.py", "../../outside.txt"])
+def test_a_link_to_a_file_jekyll_never_published_copies_nothing(tmp_path, target):
+    root = site(tmp_path)
+    (root / ".env").write_text("TOKEN=1")
+    (tmp_path / "outside.txt").write_text("outside")
+    (root / "_notebooks/secret.py").write_text("KEY = 1")
+    markdown_post(root, post("title: T", f"[x]({target})"))
+    out = built(root)
+    assert not [p for p in out.rglob("*") if p.name in ("_config.yml", ".env", "secret.py", "outside.txt")]

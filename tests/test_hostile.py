@@ -629,3 +629,10 @@ def test_every_command_names_the_bad_notebook_without_a_traceback(good, capsys):
         err = capsys.readouterr().err
         assert "2020-01-02-b.ipynb" in err and "Traceback" not in err, (command, err)
     assert nbformat  # imported for notebooks built in other tests
+
+
+def test_a_site_with_no_posts_builds_again_from_its_cache(tmp_path, capsys):
+    root = site(tmp_path)
+    for _ in range(2):
+        assert main(["build", "--root", str(root), "--no-search"]) == 0
+    assert (root / "_site/feed.xml").read_text().startswith("<?xml")

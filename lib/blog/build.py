@@ -286,7 +286,8 @@ def feed_fields(post: Post) -> tuple:
 
 def remembered(renderer: Renderer, name: str, inputs: list, make: Callable[[], bytes]) -> bytes:
     "`make()`, or what it made last time for the same inputs: the feed does not change with most edits."
-    return remembered_files(renderer, inputs, lambda: {name: make()})[name]
+    # The name is part of the key: with no posts, the feed's inputs and the index's are both empty.
+    return remembered_files(renderer, [name, inputs], lambda: {name: make()})[name]
 
 
 def remembered_files(renderer: Renderer, inputs: list, make: Callable[[], dict[str, bytes]]) -> dict[str, bytes]:
@@ -302,8 +303,9 @@ def remembered_files(renderer: Renderer, inputs: list, make: Callable[[], dict[s
 
 
 def shared_files(post: Post, files: dict[str, bytes]) -> set[str]:
-    "Repository images the post copies in: other posts may copy the same file to the same place."
-    return {p for p in files if p.startswith("images/") and not p.startswith(f"images/{post.file_name}/")}
+    "Repository files the post copies in (images, a linked PDF): other posts may copy the same file to the same place."
+    own = f"images/{post.file_name}/"
+    return {p for p in files if p in post.copied and not p.startswith(own)}
 
 
 def data_memo(cache: Cache | None) -> Path | None:

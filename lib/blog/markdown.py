@@ -19,9 +19,9 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -234,11 +234,13 @@ def embeds(state) -> None:
 
 def source_links(state) -> None:
     """A link to another post's source (`../_notebooks/2021-08-20-x.ipynb`, `2021-08-21-y.md`) works in
-    Jupyter and on GitHub; on the site it becomes that post's URL, under the baseurl."""
+    Jupyter and on GitHub; on the site it becomes that post's URL, under the baseurl. A link to another file of
+    the repository (`/docs/paper.pdf`) copies it into the site, as Jekyll did."""
     assets = state.env["images"]
     for token in state.tokens:
         for child in token.children or []:
-            if child.type == "link_open" and (url := assets.post_link(child.attrGet("href") or "")):
+            href = child.attrGet("href") or "" if child.type == "link_open" else ""
+            if url := href and (assets.post_link(href) or assets.file_link(href)):
                 child.attrSet("href", url)
 
 
@@ -265,6 +267,12 @@ def html_token(kind: str, content: str) -> Token:
     token = Token(kind, "", 0)
     token.content = content
     return token
+
+
+# A link to one of these is to a page (or a post's source, see `post_link`), never a file to copy.
+PAGE_SUFFIXES = {".html", ".htm", ".md", ".markdown", ".ipynb", ".docx"}
+# What Jekyll leaves out of a site by default, besides `_` and `.` names.
+NOT_PUBLISHED = {"Gemfile", "Gemfile.lock", "node_modules", "vendor"}
 
 
 class ImageAssets:
@@ -338,6 +346,25 @@ class ImageAssets:
             found = self.root / "_notebooks" / copied  # fastpages copied _notebooks/ folders there
         return Path(unquote(str(found))).resolve()
 
+    def file_link(self, href: str) -> str | None:
+        """The site URL of a repository file a link names (`/docs/paper.pdf`), copied into the site at the same
+        path, as Jekyll copied every file outside `_` and `.` folders; None for anything else (a page's URL)."""
+        url = urlparse(href)
+        suffix = PurePosixPath(url.path).suffix.lower()
+        if url.scheme or url.netloc or href.startswith("#") or not suffix or suffix in PAGE_SUFFIXES:
+            return None
+        path = self.resolve(url.path)
+        rel = path.relative_to(self.root).parts if path.is_relative_to(self.root) else ()
+        if not rel or rel[0] in NOT_PUBLISHED or any(p.startswith((".", "_")) for p in rel) or not path.is_file():
+            return None
+        site_path = "/".join(rel)
+        self.files[site_path] = path
+        return (
+            f"{self.baseurl}/{quote(site_path)}"
+            + (f"?{url.query}" if url.query else "")
+            + (f"#{url.fragment}" if url.fragment else "")
+        )
+
     def own_repository(self, src: str) -> str:
         "`/images/x.png` for a link to the blog's own images/ on GitHub, else `src` unchanged."
         if not self.repo:
@@ -357,8 +384,10 @@ class ImageAssets:
 
     def quietly(self, ref: str, link: bool) -> str:
         url = urlparse(ref)
-        if url.scheme or not url.path or ref.startswith(("#", "//")) or (link and "images/" not in url.path):
+        if url.scheme or not url.path or ref.startswith(("#", "//")):
             return ref
+        if link and "images/" not in url.path:
+            return self.file_link(ref) or ref
         missing, refused = len(self.missing), len(self.refused)
         found = self.add(ref)
         del self.missing[missing:], self.refused[refused:]  # not every reference in raw HTML is meant as a file

@@ -75,6 +75,7 @@ class Post:
     warnings: list[str] = field(default_factory=list)
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
     missing_images: list[str] = field(default_factory=list)  # images it links that are not there, likewise
+    copied: set[str] = field(default_factory=set)  # site paths of the repository files it copies in, likewise
     linked_posts: dict[str, str] = field(default_factory=dict)  # other posts' sources it links to -> URLs
     image_url: str = ""  # `image` as a URL in the site, or a remote URL; filled in by the render stage
     secret_lines: list[str] | None = None  # lines no page may show (audit.secrets), kept by the render stage
@@ -360,7 +361,7 @@ def read_post(path: Path, strict: bool = False) -> Post:
 
 # What the read cache keeps of a post: everything a reader sets, less the notebook (read again when a post
 # must be rendered) and what the render stage fills in. Word posts carry image bytes and are not kept.
-RENDERED = ("nb", "files", "linked_images", "missing_images", "linked_posts", "image_url", "secret_lines")
+RENDERED = ("nb", "files", "linked_images", "missing_images", "copied", "linked_posts", "image_url", "secret_lines")
 KEPT = [f.name for f in fields(Post) if f.name not in RENDERED]
 
 
