@@ -25,6 +25,11 @@ document.addEventListener("click", (event) => {
   } else if (holder.classList.contains("embed-image")) {
     const image = Object.assign(document.createElement("img"), { src: url, alt: holder.querySelector("a").textContent });
     holder.replaceChildren(image);
+  } else if (holder.classList.contains("embed-script")) {
+    holder.replaceChildren(Object.assign(document.createElement("script"), { src: url }));
+  } else if (holder.classList.contains("embed-style")) {
+    document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: url }));
+    holder.remove();
   } else if (holder.classList.contains("embed-twitter")) {
     const quote = document.createElement("blockquote");
     quote.className = "twitter-tweet";
