@@ -5,7 +5,8 @@ Everything here exists so that a blog made with fastpages builds unchanged. Liqu
 matter as `page`. fastpages' includes (note, tip, youtube, ...) are this project's own templates
 under `templates/includes/`, so embeds render as link cards that load nothing until clicked; a
 blog's own `_includes/` serves any other name. A tag or filter Liquid cannot render is a warning
-naming the file and line, and is removed from the text rather than shown raw.
+naming the file and line, and is removed from the text rather than shown raw. Liquid sees data only and its cost
+is bounded (`liquid_engine.py`): a limit reached is an error naming the file and line.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import quote, urlparse
+from urllib.parse import quote, urlparse, urlsplit
 
 from lib.blog.errors import BuildError, read_text
 
@@ -178,51 +179,17 @@ def _data_file(path: Path):
 # Liquid
 
 
-def _python_liquid():
-    "python-liquid, imported when a page first needs Liquid (most builds render nothing)."
-    import liquid
-
-    return liquid
-
-
-class JekyllInclude:
-    '`{% include name.html key="value" key2=variable %}`: Jekyll\'s syntax, with values under `include.`.'
-
-    PARAM = re.compile(r"""([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[\w.\[\]-]+)""")
-
-    @classmethod
-    def render(cls, args: str, context) -> str:
-        name, _, rest = args.strip().partition(" ")
-        params = {k: _value(v, context) for k, v in cls.PARAM.findall(rest)}
-        template = context.env.get_template(name.strip("'\""), context=context)
-        with context.extend({"include": params}, template=template):
-            buffer = _StringBuffer()
-            template.render_with_context(context, buffer, partial=True)
-        return buffer.getvalue()
-
-
-def _value(text: str, context):
-    if text[:1] in "\"'":
-        return text[1:-1]
-    first, *rest = text.split(".")
-    value = context.resolve(first, default=None)
-    for key in rest:
-        value = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
-    return value
-
-
-class _StringBuffer(list):
-    def write(self, text: str) -> int:
-        self.append(text)
-        return len(text)
-
-    def getvalue(self) -> str:
-        return "".join(self)
+def web_url(url: str) -> bool:
+    "An http(s) or relative address: what an embed may load, and what a link of an untrusted notebook may lead to."
+    return urlsplit(str(url).strip()).scheme.lower() in ("", "http", "https")
 
 
 def card(kind: str, url: str, label: str, load: str = "") -> str:
     """A link to an outside embed. Nothing is requested from the other host until the reader clicks
-    the button, which `assets/embed.js` turns into the iframe or script named in `data-load`."""
+    the button, which `assets/embed.js` turns into the iframe or script named in `data-load`. An address
+    of another scheme (`javascript:`, `data:`) is refused: in an iframe's `src` it would run in the page."""
+    if not web_url(url) or not web_url(load):
+        raise ValueError(f"{kind} address {url if not web_url(url) else load!r} is not http(s) or relative")
     button = f'<button type="button" class="embed-load" data-load="{html.escape(load)}">Load it here</button>'
     link = f'<a href="{html.escape(url)}" rel="noopener">{html.escape(label)}</a>'
     return f'<div class="embed embed-{kind}">{link} {button if load else ""}</div>'
@@ -273,37 +240,6 @@ def footnote_detail(text, n) -> str:
     return f'<p id="fn-{n}" class="footnote"><sup>{n}</sup> {text} <a href="#fnref-{n}" aria-label="Back">↩</a></p>'
 
 
-def _tag(name: str, fn: Callable[[str, object], str]):
-    "A one-line Liquid tag whose raw argument text goes to `fn`."
-    liquid = _python_liquid()
-    from liquid.ast import Node
-    from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
-
-    class CallNode(Node):
-        __slots__ = ("args",)
-
-        def __init__(self, token, args: str):
-            super().__init__(token)
-            self.args = args
-
-        def render_to_output(self, context, buffer) -> int:
-            return buffer.write(fn(self.args, context))
-
-        def children(self, *_a, **_kw):
-            return []
-
-    class CallTag(liquid.Tag):
-        block = False
-
-        def parse(self, stream):
-            token = stream.eat(TOKEN_TAG)
-            args = stream.current.value if stream.current.kind == TOKEN_EXPRESSION else ""
-            return CallNode(token, args)
-
-    CallTag.name = name
-    return CallTag
-
-
 FILTERS = {
     "relative_url": lambda v, base="": f"{base}{v}",
     "slugify": lambda v, mode=None, cased=False: slugify(str(v), str(mode or "default"), bool(cased)),
@@ -329,46 +265,108 @@ class Liquid:
     """One Liquid environment per build: site variables, includes, fastpages' tags and filters. python-liquid is
     imported, and the environment made, when a text first holds Liquid markup: most posts hold none."""
 
+    DROP_LIMIT = 50  # failing tags left out of one text: past that, each try to render it again costs too much
+
     def __init__(self, site: dict, root: Path):
         self.site, self.root, self._env = site, root, None
 
     @property
     def env(self):
         if self._env is None:
-            liquid, site = _python_liquid(), self.site
-            folders = [liquid.FileSystemLoader(TEMPLATES), liquid.FileSystemLoader(self.root / "_includes")]
-            env = liquid.Environment(loader=liquid.ChoiceLoader(folders))
-            for name, fn in {"include": JekyllInclude.render, "fn": footnote_ref, "twitter": twitter_card,
-                             "gist": gist_card, "octicon": lambda *_: "", "seo": lambda *_: ""}.items():  # fmt: skip
-                env.add_tag(_tag(name, fn))
+            from lib.blog import liquid_engine as engine
+
+            site, root = engine.plain(self.site), self.root
+            tags = {"fn": footnote_ref, "twitter": twitter_card, "gist": gist_card, "octicon": lambda *_: "",
+                    "seo": lambda *_: ""}  # fmt: skip
             base = str(site.get("baseurl") or "").rstrip("/")
-            env.filters |= FILTERS | {"relative_url": lambda v: f"{base}{v}"}
-            env.filters["absolute_url"] = lambda v: f"{str(site.get('url') or '').rstrip('/')}{base}{v}"
-            self._env = env
+            filters = FILTERS | {"relative_url": lambda v: f"{base}{v}"}
+            filters["absolute_url"] = lambda v: f"{str(site.get('url') or '').rstrip('/')}{base}{v}"
+            loaders = [engine.RepoLoader(TEMPLATES, TEMPLATES), engine.RepoLoader(root / "_includes", root)]
+            self._env, self._site = engine.environment(root, loaders, tags, filters), site
         return self._env
 
-    def render(self, text: str, page: dict, warn: Callable[[str], None], where: str = "", first_line: int = 0) -> str:
-        """`text` with its Liquid rendered. Each tag or output that fails is warned about and dropped,
-        naming its line (`first_line` lines of the file come before `text`)."""
+    def render(
+        self,
+        text: str,
+        page: dict,
+        warn: Callable[[str], None],
+        path: Path | str = "",
+        first_line: int = 0,
+        cell: int | None = None,
+        untrusted: bool = False,
+    ) -> str:
+        """`text` with its Liquid rendered. Each tag or output that fails is warned about and dropped, naming its
+        line (`first_line` lines of the file `path` come before `text`); a limit reached, or more than DROP_LIMIT tags
+        failing, is a BuildError naming the file and line. `untrusted`: the text is a notebook's under
+        `sanitize_outputs`, whose include parameters may only be http(s) or relative addresses."""
         if "{{" not in text and "{%" not in text:
             return text
-        liquid = _python_liquid()
-        for _ in range(100):  # each round drops one failing tag; a page has far fewer
-            try:
-                return self.env.from_string(text).render(site=self.site, page=page)
-            except liquid.exceptions.LiquidError as e:
-                text = self.drop(text, e, warn, where, first_line)
-        return text
+        from lib.blog import liquid_engine as engine
+
+        where = (f"{path}: " if path else "") + (f"cell {cell}, " if cell is not None else "")
+        if (at := engine.overlong(text)) >= 0:
+            line = first_line + text.count("\n", 0, at) + 1
+            raise BuildError(path, f"line {line}: a Liquid tag or output runs on for more than "
+                                   f"{engine.MARKUP_LIMIT:,} characters", cell)  # fmt: skip
+        env, page = self.env, engine.plain(page)
+        env.output_stream_limit = engine.OUTPUT_LIMIT + len(text.encode())  # the text itself is not Liquid's doing
+        with engine.rendering(untrusted) as spent:
+            for _ in range(self.DROP_LIMIT + 1):
+                spent.shown.clear()
+                spent.in_time()  # each try parses the whole text again
+                try:
+                    rendered = env.from_string(text).render(site=self._site, page=page)
+                except engine.ResourceLimitError as e:
+                    line = first_line + _line_of(text, e)
+                    raise BuildError(path, f"line {line}: Liquid stopped: {engine.describe(e)}", cell) from None
+                except engine.LiquidError as e:
+                    text = self.drop(text, e, warn, where, first_line)
+                    continue
+                self.warn_undefined(text, spent.shown, warn, where, first_line)
+                return rendered
+        raise BuildError(path, f"more than {self.DROP_LIMIT} Liquid tags fail; put {{% raw %}} around text that "
+                               "is not Liquid", cell)  # fmt: skip
 
     @staticmethod
     def drop(text: str, error, warn: Callable[[str], None], where: str, first_line: int = 0) -> str:
         "Remove the tag or output at the error (or the first Liquid markup, if it has no place)."
-        at = error.token.start_index if getattr(error, "token", None) and error.token.start_index >= 0 else 0
+        from lib.blog.liquid_engine import describe
+
+        at = _index_of(text, error)
         start = max(text.rfind("{%", 0, at + 1), text.rfind("{{", 0, at + 1))
         start = start if start >= 0 else min(i for i in (text.find("{%"), text.find("{{")) if i >= 0)
         close = text.find("%}" if text.startswith("{%", start) else "}}", start)
         end = len(text) if close < 0 else close + 2
         line = first_line + text.count("\n", 0, start) + 1
-        message = f"{type(error).__name__}: {str(error).splitlines()[0]}"
-        warn(f"{where}line {line}: Liquid {text[start:end]!r} was left out ({message})")
+        warn(f"{where}line {line}: Liquid {_excerpt(text[start:end])!r} was left out ({describe(error)})")
         return text[:start] + text[end:]
+
+    @staticmethod
+    def warn_undefined(text: str, shown: list, warn: Callable[[str], None], where: str, first_line: int) -> None:
+        """Each `{{ name }}` of `text` that showed nothing because `name` is not defined: Jekyll shows nothing too,
+        but it is often code or LaTeX (`\\mathbf{{x}}`) that was meant as text."""
+        said = set()
+        for undefined in shown:
+            at = _index_of(text, undefined)
+            start = text.rfind("{{", 0, at + 1)
+            if at < 0 or start < 0 or (start, undefined.hint) in said:
+                continue  # an include's own variable: the include decides what to show
+            said.add((start, undefined.hint))
+            markup, line = text[start : text.find("}}", at) + 2], first_line + text.count("\n", 0, start) + 1
+            why = undefined.hint or f"{undefined.name} is undefined"
+            warn(f"{where}line {line}: Liquid {markup!r} shows nothing: {why} (as in Jekyll; put {{% raw %}} and "
+                 "{% endraw %} around it to show it as written)")  # fmt: skip
+
+
+def _index_of(text: str, error) -> int:
+    "Where in `text` an error or undefined value arose, or -1 when it arose elsewhere (in an include)."
+    token = getattr(error, "token", None)
+    return token.start_index if token and token.source == text and token.start_index >= 0 else -1
+
+
+def _excerpt(markup: str) -> str:
+    return markup if len(markup) <= 200 else f"{markup[:100]} ... {markup[-50:]}"
+
+
+def _line_of(text: str, error) -> int:
+    return text.count("\n", 0, max(_index_of(text, error), 0)) + 1

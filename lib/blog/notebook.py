@@ -24,7 +24,7 @@ from lib.blog.execute import META
 from lib.blog.inline import QUARTO, WRITTEN
 from lib.blog.markdown import markdown_parser, render_markdown
 from lib.blog.nbfile import json_copy
-from lib.blog.preprocess import preprocessors, slide_preprocessors
+from lib.blog.preprocess import clean_liquid_output, preprocessors, slide_preprocessors
 from lib.blog.render import TEMPLATES
 
 
@@ -32,6 +32,7 @@ class MarkdownCells:
     "Markdown cells rendered like markdown posts (markdown-it, MathML, callouts), with inline values filled in."
 
     md_env: dict
+    sanitize = False  # the notebook is untrusted (`sanitize_outputs`)
 
     @jinja2.pass_context
     def markdown2html(self, context, source):
@@ -48,7 +49,9 @@ class MarkdownCells:
         source = WRITTEN.sub(r'<span class="inline-value">\2</span>', source)  # the comment, and the expression, go
         source = QUARTO.sub(lambda m: self.inline_value(m[1], values, number), source)
         liquid = getattr(self.md_env["images"], "liquid", None)  # fastpages rendered Liquid in markdown cells
-        source = liquid(source, f"cell {number}, ") if liquid else source
+        rendered = liquid(source, number, self.sanitize) if liquid else source
+        # The cell was cleaned before Liquid ran (SanitizeOutputs); what Liquid made of it is cleaned too.
+        source = clean_liquid_output(rendered) if self.sanitize and rendered != source else rendered
         return render_markdown(self.md, source, self.md_env, f"cell {number}: ")
 
     def inline_value(self, expr: str, values: dict, number: int | None) -> str:
@@ -179,7 +182,7 @@ class PostExporter(Faster, MarkdownCells, HTMLExporter):
             preprocessors=preprocessors(sanitize),
             **kw,
         )
-        self.md, self.md_env = markdown_parser(), {}
+        self.md, self.md_env, self.sanitize = markdown_parser(), {}, sanitize
 
 
 class DeckExporter(Faster, MarkdownCells, SlidesExporter):
@@ -197,7 +200,7 @@ class DeckExporter(Faster, MarkdownCells, SlidesExporter):
             preprocessors=slide_preprocessors(sanitize),
             **kw,
         )
-        self.md, self.md_env = markdown_parser(), {}
+        self.md, self.md_env, self.sanitize = markdown_parser(), {}, sanitize
 
 
 def warm() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import quote
 
 from nbconvert.preprocessors import ExtractOutputPreprocessor, Preprocessor, TagRemovePreprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
@@ -27,6 +28,7 @@ from lib.blog.flags import (
     slideshow_type,
     without_first_line,
 )
+from lib.blog.jekyll import web_url
 from lib.blog.repair import Attachments, MathCheck, WidgetState
 from lib.blog.vendor import LocalScripts
 
@@ -110,6 +112,35 @@ class SanitizeOutputs(SanitizeHTML):
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.output_type in ("stream", "error") or o.get("data")]
         return cell, resources
+
+
+# What this site's includes and Liquid tags write, besides what SanitizeOutputs keeps: figures, click-to-load
+# cards and footnotes. An address is kept only when it is http(s) or relative: embed.js loads `data-load`.
+LIQUID_TAGS = SanitizeOutputs.tags | {"figure", "figcaption", "button"}
+LIQUID_ATTRIBUTES = {"a": {"rel", "aria-label"}, "button": {"type", "data-load"}, "sup": {"id"}, "p": {"id"},
+                     "figure": {"style"}}  # fmt: skip
+URL_ATTRIBUTES = {"href", "src", "data-load"}
+
+
+def _allowed(tag: str, name: str, value: str) -> bool:
+    kept = {*SanitizeOutputs.attributes["*"], *SanitizeOutputs.attributes.get(tag, ()), *LIQUID_ATTRIBUTES.get(tag, ())}
+    return name in kept and (name not in URL_ATTRIBUTES or web_url(value))
+
+
+def clean_liquid_output(text: str) -> str:
+    """An untrusted notebook's markdown cell after Liquid, cleaned as the cell was before it: a filter (`url_decode`)
+    or an include could otherwise write the script SanitizeOutputs took out."""
+    import bleach
+    from bleach.css_sanitizer import CSSSanitizer
+
+    css = CSSSanitizer(allowed_css_properties=["max-width"])  # the image include's only style
+    text = BRACKETED.sub(lambda m: "](" + quote(m[1], safe="/:?#[]@!$&'*+,;=%~") + ")", text)
+    return bleach.clean(text, tags=LIQUID_TAGS, attributes=_allowed, css_sanitizer=css, strip_comments=True)
+
+
+# A markdown link's address in angle brackets, as the image includes write it (`](<my chart.png>)`): bleach would
+# read it as a tag. Percent-encoded instead, as markdown itself encodes it, it needs no brackets.
+BRACKETED = re.compile(r"\]\(<([^<>\n]*)>\)")
 
 
 class AltTextPreprocessor(Preprocessor):

@@ -253,8 +253,8 @@ def render_post(
             "categories": post.categories, "date": post.date, "permalink": post.permalink,
             "solutions": post.solutions}  # fmt: skip
     warn, line = post.warnings.append, post.first_line
-    assets.liquid = lambda text, where="": liquid().render(
-        text, page, warn, f"{post.path}: {where}", line if not where else 0
+    assets.liquid = lambda text, cell=None, untrusted=False: liquid().render(
+        text, page, warn, post.path, line if cell is None else 0, cell, untrusted
     )
     extra = {}
     if post.kind == "notebook":
