@@ -30,9 +30,10 @@ from lib.blog.pages import (
     vendor_files,
     vendored_of,
 )
-from lib.blog.paths import SiteFiles, check_url, real_paths
+from lib.blog.paths import SiteFiles, check_url, real_paths, url_fault
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files, static_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
+from lib.blog.shape import fits, is_digest
 from lib.blog.write import locked, write_site
 
 BUILDER = Path(__file__).parent
@@ -122,20 +123,22 @@ class Renderer:
 
     def source_digest(self, path: Path) -> str:
         "The hash of a source file, kept in the read cache while the file is unchanged."
-        digest = self.reads.get(path, "sha256") if self.reads else None
-        if digest is None:
+        digest = self.reads.get(path, "sha256", str) if self.reads else None
+        if not is_digest(digest):
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if self.reads:
                 self.reads.put(path, "sha256", digest)
         return digest
 
-    def cached(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
-        "(meta, files) of a cache hit whose linked images are unchanged, or None."
+    def cached(self, key: str, post: Post) -> tuple[dict, dict[str, bytes]] | None:
+        "(meta, files) of a cache hit for `post` whose linked images are unchanged, or None."
         hit = self.cache.get(key) if self.cache else None
-        if not hit or any(_stat(Path(p)) != st for p, st in hit[0].get("images", {}).items()):
+        if not hit or not fits(hit[0], META) or post.file not in hit[1] or not site_paths(hit[1]):
+            return None  # not what `fresh` stores: corrupt, or made by hand
+        if any(_stat(Path(p)) != st for p, st in hit[0]["images"].items()):
             return None
         # A page that links to another post is stale when that post's URL changed.
-        return hit if all(self.links.get(Path(p)) == url for p, url in hit[0].get("links", {}).items()) else None
+        return hit if all(self.links.get(Path(p)) == url for p, url in hit[0]["links"].items()) else None
 
     def fresh(self, post: Post) -> tuple[dict[str, bytes], dict]:
         "Render the post: (files, meta), meta being what a cache hit must restore."
@@ -164,7 +167,7 @@ class Renderer:
     def render_all(self, posts: list[Post], args: tuple) -> list[tuple[dict[str, bytes], dict, bool]]:
         "(files, meta, from the cache?) of each post, in order; posts not in the cache are rendered."
         keys = {post.path: self.key(post) for post in posts}
-        hits = {post.path: self.cached(keys[post.path]) for post in posts}
+        hits = {post.path: self.cached(keys[post.path], post) for post in posts}
         fresh = {}
 
         def keep(post: Post, files: dict[str, bytes], meta: dict) -> None:
@@ -178,9 +181,22 @@ class Renderer:
         for post in posts:
             meta, files = hits[post.path] or fresh[post.path]
             post.warnings, post.image_url = list(meta["warnings"]), meta["image_url"]
-            post.secret_lines, post.missing_images = meta["secrets"], list(meta.get("missing", []))
+            post.secret_lines, post.missing_images = meta["secrets"], list(meta["missing"])
             results.append((files, meta, hits[post.path] is not None))
         return results
+
+
+# The meta of a rendered post, as `Renderer.fresh` makes it and the render cache keeps it.
+META = {
+    "warnings": list[str], "image_url": str, "images": dict[str, tuple[int, int] | None], "links": dict[str, str],
+    "shared": list[str], "loads": dict[str, list[str]], "vendored": dict[str, list[str]], "secrets": list[str],
+    "missing": list[str],
+}  # fmt: skip
+
+
+def site_paths(files: dict) -> bool:
+    "Whether every name in `files` is a path inside the site, as a cache hit's must be."
+    return not any(url_fault("/" + rel) for rel in files)
 
 
 # Workers cost a start each (imports, and nbconvert's for notebooks): worth it from about three notebooks' work,
@@ -286,14 +302,15 @@ def feed_fields(post: Post) -> tuple:
 
 def remembered(renderer: Renderer, name: str, inputs: list, make: Callable[[], bytes]) -> bytes:
     "`make()`, or what it made last time for the same inputs: the feed does not change with most edits."
-    return remembered_files(renderer, inputs, lambda: {name: make()})[name]
+    # The name is part of the inputs: with no posts, the feed's inputs are the listings' too (an empty list).
+    return remembered_files(renderer, [name, inputs], lambda: {name: make()})[name]
 
 
 def remembered_files(renderer: Renderer, inputs: list, make: Callable[[], dict[str, bytes]]) -> dict[str, bytes]:
     "The files `make()` gives, or those it gave last time for the same inputs (the index, the feed)."
     key = hashlib.sha256(renderer.salt + repr(inputs).encode()).hexdigest()
     hit = renderer.cache.get(key) if renderer.cache else None
-    if hit and hit[1]:
+    if hit and hit[1] and site_paths(hit[1]):
         return hit[1]
     files = make()
     if renderer.cache:
@@ -341,15 +358,15 @@ def stale_kept(
     modules = seen.setdefault("modules", {})
     if post.kind != "notebook" or reads is None:
         return stale(post, root, cache, modules)
-    kept, memo = reads.get(post.path, "stale"), data_memo(cache)
+    kept, memo = reads.get(post.path, "stale", STALE_KEPT), data_memo(cache)
 
     def around(folders: list[str]) -> str:
         if tuple(folders) not in seen:
             seen[tuple(folders)] = surroundings(root, folders, memo, reads)
         return seen[tuple(folders)]
 
-    if isinstance(kept, dict) and kept.get("around") == around(kept.get("folders", [])):
-        return tuple(kept["verdict"]) if kept.get("verdict") else None
+    if kept and (kept["verdict"] is None or kept["verdict"][0] in STALE) and kept["around"] == around(kept["folders"]):
+        return tuple(kept["verdict"]) if kept["verdict"] else None
     from lib.blog.execute import blog_meta
 
     verdict, folders = stale(post, root, cache, modules), sorted(blog_meta(post.notebook(), "stamp", "data"))
@@ -364,7 +381,7 @@ def surroundings(root: Path, folders: list[str], memo: Path | None, reads: ReadC
 
     lib = root / "lib"
     data = {f: _fingerprint_or_none(Path(f).expanduser(), memo) for f in folders}
-    found = reads.remembered("versions", package_stamp(), versions) if reads else versions()
+    found = reads.remembered("versions", package_stamp(), versions, dict[str, str]) if reads else versions()
     parts = [tree_fingerprint(lib) if lib.is_dir() else "", found, data]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -379,6 +396,8 @@ def package_stamp() -> list:
     return [sys.version, *([p, os.stat(p).st_mtime_ns] for p in sorted(folders) if os.path.isdir(p))]
 
 
+# A stale verdict as the read cache keeps it (`stale_kept`): what it depends on, and the verdict, (kind, note) or None.
+STALE_KEPT = {"folders": list[str], "around": str, "verdict": tuple[str, str] | None}
 STALE = {
     "unstamped": "{n} notebook(s) show outputs that `make execute` did not store, so nothing vouches for them: {names}",
     "unchecked": "could not check whether the outputs of {n} notebook(s) are current: {names}; run `make data`",
@@ -388,9 +407,9 @@ STALE = {
 
 def read_kept(path: Path, strict: bool, reads: ReadCache | None) -> Post:
     "The post in `path`, from the read cache while the file is unchanged."
-    kept = reads.get(path, "post") if reads else None
+    kept = post_from_fields(reads.get(path, "post", dict), path) if reads else None
     if kept is not None:
-        return post_from_fields(kept)
+        return kept
     post = read_post(path, strict)
     if reads and (found := post_fields(post)) is not None:
         reads.put(path, "post", found)

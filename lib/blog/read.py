@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -23,6 +24,7 @@ from lib.blog.jekyll import DEFAULT_PERMALINK, UrlParts, file_date, permalink, p
 from lib.blog.nbfile import Node, check_cells, node, rejoin
 from lib.blog.paths import check_url, url_fault, url_to_file
 from lib.blog.schema import typed
+from lib.blog.shape import fits
 
 # fastpages' front-matter keys, plus Quarto's `description`/`date` spellings.
 KNOWN_KEYS = {
@@ -372,9 +374,27 @@ def post_fields(post: Post) -> dict | None:
     return found | {"path": str(post.path), "date": post.date.isoformat() if post.date else None}
 
 
-def post_from_fields(found: dict) -> Post:
-    day = date.fromisoformat(found["date"]) if found["date"] else None
-    return Post(**(found | {"path": Path(found["path"]), "date": day}))
+def kept_shape() -> dict:
+    "The shape of `post_fields`, from the Post's own field types: the read cache's entries are checked against it."
+    hints = typing.get_type_hints(Post)
+    return {name: hints[name] for name in KEPT} | {"path": str, "date": str | None}
+
+
+KEPT_SHAPE = kept_shape()
+
+
+def post_from_fields(found, path: Path) -> Post | None:
+    """The post the read cache kept for `path`, or None when what it kept is not `post_fields` of a post read from
+    that file (a cache is outside data: it could hold anything)."""
+    if not fits(found, KEPT_SHAPE) or found["path"] != str(path):
+        return None
+    if found["kind"] != ("notebook" if path.suffix == ".ipynb" else "html" if path.suffix == ".html" else "markdown"):
+        return None  # the kind its reader gives a file of that name
+    try:
+        day = date.fromisoformat(found["date"]) if found["date"] else None
+    except ValueError:
+        return None
+    return Post(**(found | {"path": path, "date": day}))
 
 
 def source_files(root: Path, strict: bool = False) -> tuple[list[Path], list[str]]:
