@@ -746,6 +746,24 @@ def test_a_huge_output_is_an_error(good, capsys):
     refused(good, capsys, "2020-01-01-post.ipynb, cell 2: an output of 51 MB is over the limit of 50 MB")
 
 
+LAUGHS = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)
+)  # 9**10 values from 600 bytes: see test_data.py for the same in a data file
+
+
+@pytest.mark.parametrize("where", ["_posts/2020-01-02-b.md", "_notebooks/2020-01-02-b.ipynb", "_config.yml"])
+def test_a_yaml_bomb_in_front_matter_or_the_config_is_an_error_naming_the_file(good, capsys, where):
+    if where.endswith(".md"):
+        (good / where).write_text(f"---\ntitle: T\n{LAUGHS}---\nBody text.\n")
+    elif where.endswith(".ipynb"):
+        notebook(good, "x = 1", front_matter=nbformat.v4.new_raw_cell(f"---\ntitle: T\n{LAUGHS}---"), name=where[11:])
+    else:
+        (good / where).write_text(CONFIG + LAUGHS)
+    start = time.monotonic()
+    refused(good, capsys, f"{where}", "its aliases (*name) expand its")
+    assert time.monotonic() - start < 10
+
+
 def test_slide_images_are_files_not_data_uris(tmp_path):
     root = site(tmp_path)
     cell = new_code_cell("plot()")

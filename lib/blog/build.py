@@ -66,7 +66,7 @@ def builder_files(kept: dict) -> dict[str, list]:
     for path in sorted(p for p in BUILDER.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         rel, st = path.relative_to(BUILDER).as_posix(), path.stat()
         stamp, old = [st.st_size, st.st_mtime_ns], kept.get(rel)
-        same = isinstance(old, list) and len(old) == 2 and old[0] == stamp and isinstance(old[1], str)
+        same = fits(old, tuple[list, str]) and old[0] == stamp and is_digest(old[1])
         now[rel] = [stamp, old[1] if same else hashlib.sha256(path.read_bytes()).hexdigest()]
     return now
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
+from lib.blog import yamlfile
 from lib.blog.errors import BuildError, odd, read_text
 from lib.blog.jekyll import DEFAULT_PERMALINK, UrlParts, file_date, permalink, permalink_ext, site_pattern
 from lib.blog.nbfile import Node, check_cells, node, rejoin
@@ -200,7 +202,7 @@ def read_markdown(path: Path, strict: bool = False) -> Post:
     "A markdown post (`_posts/*.md`, `.markdown`) or page (`_pages/*.md`, `*.html`), with YAML front matter."
     source = read_text(path)
     try:
-        meta, text = frontmatter.parse(source)
+        meta, text = split_front_matter(source)
     except yaml.YAMLError as e:
         raise BuildError(path, f"bad YAML in front matter: {e}") from None
     first_line = source[: source.rfind(text)].count("\n") if text else 0  # so messages count lines in the file
@@ -275,8 +277,21 @@ def unquote_text(text: str) -> str:
 
 
 def safe_yaml(text: str):
-    "yaml.safe_load, with libyaml's parser where PyYAML has it (as python-frontmatter does): 7 times quicker."
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
+    "yaml.safe_load, bounded (see yamlfile), with libyaml's parser where PyYAML has it: 4 times quicker."
+    return yamlfile.load(text)
+
+
+class FrontMatterYAML(YAMLHandler):
+    "python-frontmatter's YAML front matter, read by `safe_yaml`."
+
+    def load(self, fm: str, **kwargs):
+        return safe_yaml(fm)
+
+
+def split_front_matter(source: str) -> tuple[dict, str]:
+    "python-frontmatter's (metadata, text) of a markdown file; YAML front matter is read by `safe_yaml`."
+    yaml_front = isinstance(frontmatter.detect_format(source.strip(), frontmatter.handlers), YAMLHandler)
+    return frontmatter.parse(source, handler=FrontMatterYAML() if yaml_front else None)
 
 
 def _yaml_value(path: Path, key: str, value: str):
