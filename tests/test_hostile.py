@@ -220,6 +220,52 @@ def test_a_second_build_at_the_same_time_stops_with_a_clear_message(good, capsys
     assert "2020-01-01-good.md" not in err  # no post is blamed
 
 
+# A folder the build cannot write
+
+
+def test_a_file_where_the_sites_folder_must_be_is_an_error_saying_what_to_do(good, capsys):
+    (good / "blocker").write_text("not a folder")
+    refused(good, capsys, f"{good}/blocker: {good}/blocker is a file where a folder must be; move it away, or "
+            "build into another folder with --out", flags=["--out", str(good / "blocker/_site")])  # fmt: skip
+
+
+def test_a_file_where_the_cache_must_be_is_an_error_saying_what_to_do(good, capsys):
+    shutil.rmtree(good / ".cache")
+    (good / ".cache").write_text("not a folder")
+    refused(good, capsys, f"{good}/.cache is a file where a folder must be; move it away, or build with --no-cache")
+
+
+def as_user(cmd: list[str]) -> list[str] | None:
+    "`cmd` as a user who cannot write into a read-only folder: root can, unless setpriv drops that power first."
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd] if shutil.which("setpriv") else None
+
+
+READ_ONLY = {
+    "the site's": ([], "{root}: cannot write {root}/_site.lock (Permission denied); make the folder writable, "
+                   "or build into another folder with --out"),
+    "the cache's": (["--out", "{out}"], "{root}/.cache/blog: cannot write {root}/.cache (Permission denied); "
+                    "make the folder writable, or build with --no-cache"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("flags, message", READ_ONLY.values(), ids=READ_ONLY.keys())
+def test_a_read_only_repository_is_an_error_saying_what_to_do(tmp_path, flags, message):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""))
+    cmd = [sys.executable, "-m", "lib.blog", "build", "--no-search", "--root", str(root)]
+    cmd = as_user([*cmd, *(f.format(out=tmp_path / "out") for f in flags)])
+    if cmd is None:
+        pytest.skip("root writes into read-only folders, and setpriv is not here to take that away")
+    root.chmod(0o555)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    finally:
+        root.chmod(0o755)
+    assert (done.returncode, done.stderr) == (1, f"error: {message.format(root=root)}\n")
+
+
 # The cache holds data only
 
 

@@ -6,6 +6,7 @@ made of its source bytes, the site config and the builder's own code and templat
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -34,6 +35,7 @@ from lib.blog.paths import SiteFiles, check_url, real_paths, url_fault
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files, static_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
 from lib.blog.shape import fits, is_digest
+from lib.blog.workers import remove_left_temp_folders
 from lib.blog.write import locked, write_site
 
 BUILDER = Path(__file__).parent
@@ -229,9 +231,12 @@ def warm_workers(root: Path, store: Cache | None):
     if _warm is None and cold and many and able:
         from multiprocessing import forkserver
 
+        from lib.blog.workers import mark_temp_folder
+
         _warm = multiprocessing.get_context("forkserver")
         _warm.set_forkserver_preload(["lib.blog.warm"])
         forkserver.ensure_running()
+        mark_temp_folder()
     return _warm
 
 
@@ -490,12 +495,38 @@ def build(
     """Build the site of `root` into `out` (default `root/_site`). Returns the posts built. `answers`: the
     teacher's copy, with every exercise's answers shown and every answer key published (`make teacher`)."""
     out = out or root / "_site"
-    with locked(out):
-        return build_locked(root, out, strict, search, cache, log, answers)
+    try:
+        with locked(out):
+            return build_locked(root, out, strict, search, cache, log, answers)
+    except OSError as e:
+        error = unwritable(e, out, cache)
+        if error is None:
+            raise
+        raise error from e
+
+
+def unwritable(e: OSError, out: Path, cache: Path | None) -> BuildError | None:
+    """A failure to write the site's folder (or a file beside it) or the cache's, as an error saying what to do;
+    None for any other failure. A read-only folder, or a file where a folder must be."""
+    if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENOTDIR) or not e.filename:
+        return None
+    where, out = Path(os.path.abspath(e.filename)), Path(os.path.abspath(out))
+    cache = Path(os.path.abspath(cache)) if cache else None
+    if cache and (where.is_relative_to(cache) or cache.is_relative_to(where)):
+        folder, other = cache, "build with --no-cache"
+    elif where.is_relative_to(out) or out.is_relative_to(where) or where.parent == out.parent:
+        folder, other = (out if where.is_relative_to(out) else out.parent), "build into another folder with --out"
+    else:
+        return None
+    blocker = next((p for p in (where, *where.parents) if os.path.lexists(p)), None)
+    if e.errno in (errno.EEXIST, errno.ENOTDIR) and blocker and not blocker.is_dir():
+        return BuildError(folder, f"{blocker} is a file where a folder must be; move it away, or {other}")
+    return BuildError(folder, f"cannot write {where} ({e.strerror}); make the folder writable, or {other}")
 
 
 def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path | None, log, answers=False):
     start = time.perf_counter()
+    remove_left_temp_folders()
     site = load_config(root, strict)
     strict = strict or site.strict
     store = Cache(cache) if cache else None
