@@ -347,6 +347,18 @@ def test_a_changed_linked_image_invalidates_the_cached_post(tmp_path):
     assert (root / "_site/images/x.png").read_bytes() == b"second"
 
 
+def test_an_edited_include_renders_the_pages_again(tmp_path):
+    root = site(tmp_path)
+    (root / "_includes").mkdir()
+    markdown_post(root, "---\ntitle: A\n---\n{% include custom.html %}\n")
+    logs = []
+    for text in ("First words", "Second words"):
+        (root / "_includes/custom.html").write_text(f"<aside>{text}</aside>")
+        build(root, root / "_site", search=False, cache=tmp_path / "cache", log=logs.append)
+    assert "(1 rendered, 0 cached)" in logs[-1]
+    assert "<aside>Second words</aside>" in page(root, "2020/01/02/note.html")
+
+
 def test_two_posts_with_the_same_text_keep_their_own_pages_through_the_cache(tmp_path):
     root = site(tmp_path)
     for name in ("2020-01-01-a.md", "2020-01-02-b.md"):

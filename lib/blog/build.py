@@ -73,6 +73,17 @@ def builder_files(kept: dict) -> dict[str, list]:
     return now
 
 
+def includes_digest(root: Path) -> bytes:
+    "The hash of every file in the blog's `_includes/`, by name: any page may include any of them."
+    h = hashlib.sha256()
+    found = (Path(top, name) for top, _, names in os.walk(root / "_includes") for name in names)  # no linked folders
+    for path in sorted(found):
+        if path.is_file():  # not a broken link, a pipe or a device
+            name = path.relative_to(root).as_posix().encode()
+            h.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest().encode()
+
+
 def _stat(path: Path) -> list[int] | None:
     "Size and mtime, as JSON stores them, so a cached page notices a changed linked image."
     return [s.st_size, s.st_mtime_ns] if (s := path.stat() if path.exists() else None) else None
@@ -91,7 +102,7 @@ class Renderer:
         self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
         self.data = load_data(site.root)  # Liquid's `site.data`: a page may show any of it
-        config += json.dumps(self.data, sort_keys=True, default=str).encode()
+        config += json.dumps(self.data, sort_keys=True, default=str).encode() + includes_digest(site.root)
         # Every page's header shows the pages' links and the site pages' URLs: a change to them is a new page.
         self.salt = builder_hash().encode() + config + repr((strict, urls, nav)).encode()
 
