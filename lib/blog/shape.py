@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Callable
 
 DIGEST = re.compile(r"[0-9a-f]{64}")  # a sha256 as hashlib's hexdigest writes it
 
@@ -18,23 +19,36 @@ def fits(value, kind) -> bool:
     """Whether JSON data `value` has the shape of `kind`: a plain type (str, int, bool, float, None), `list[X]`,
     `dict[K, V]`, `tuple[A, B]` (a JSON list of that length), `X | Y`, or a dict of key -> kind (a record: exactly
     those keys). An int is not a bool here, nor a bool an int."""
+    return check_of(kind)(value)
+
+
+_checks: dict[int, tuple[object, Callable]] = {}  # id(kind) -> (kind, its check); the kind is kept, so is its id
+
+
+def check_of(kind) -> Callable:
+    "The check for `kind`, made once: a warm build checks thousands of cache entries."
+    if id(kind) not in _checks:
+        _checks[id(kind)] = kind, make_check(kind)
+    return _checks[id(kind)][1]
+
+
+def make_check(kind) -> Callable:
     if isinstance(kind, dict):
-        return isinstance(value, dict) and value.keys() == kind.keys() and all(fits(value[k], kind[k]) for k in kind)
+        keys, parts = kind.keys(), [(key, check_of(part)) for key, part in kind.items()]
+        return lambda v: type(v) is dict and v.keys() == keys and all(check(v[key]) for key, check in parts)
     if kind is None or kind is types.NoneType:
-        return value is None
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(kind, type):
-        return isinstance(value, kind)
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
+        return lambda v: v is None
+    if kind in (int, str, bool, float, list, dict):
+        return lambda v: type(v) is kind  # JSON data: exactly these types, and a bool is never an int
+    origin, args = typing.get_origin(kind), [check_of(a) for a in typing.get_args(kind)]
     if origin in (types.UnionType, typing.Union):
-        return any(fits(value, a) for a in args)
+        return lambda v: any(check(v) for check in args)
     if origin is list:
-        return isinstance(value, list) and all(fits(v, args[0]) for v in value)
+        return lambda v: type(v) is list and all(map(args[0], v))
     if origin is tuple:
-        return isinstance(value, list) and len(value) == len(args) and all(map(fits, value, args))
+        return lambda v: type(v) is list and len(v) == len(args) and all(c(x) for c, x in zip(args, v, strict=True))
     if origin is dict:
-        return isinstance(value, dict) and all(fits(k, args[0]) and fits(v, args[1]) for k, v in value.items())
+        return lambda v: type(v) is dict and all(map(args[0], v)) and all(map(args[1], v.values()))
     raise TypeError(f"no check for {kind!r}")
 
 
