@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -96,3 +97,19 @@ def die_with(process, running: list[int], seconds: float) -> bool:
         for pid in running:
             if alive(pid):
                 os.kill(pid, 9)
+
+
+def measured(cmd: list[str], seconds: float, log: Path) -> tuple[int | None, float, int]:
+    """Run `cmd` (its output to `log`) for at most `seconds`: (exit status, or None when it was killed for running
+    too long, seconds taken, its peak memory in bytes), the memory from the kernel's own count (`wait4`)."""
+    start = time.monotonic()
+    with open(log, "wb") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    while not (done := os.wait4(process.pid, os.WNOHANG))[0]:
+        if time.monotonic() - start > seconds:
+            process.kill()
+            done = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.05)
+    process.returncode = code = os.waitstatus_to_exitcode(done[1])  # reaped here: Popen must not wait again
+    return (None if code == -9 else code), time.monotonic() - start, done[2].ru_maxrss * 1024

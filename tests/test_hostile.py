@@ -5,6 +5,7 @@ the cell), leaves the previous `_site` as it was, and writes nothing outside it.
 """
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -219,6 +220,52 @@ def test_a_second_build_at_the_same_time_stops_with_a_clear_message(good, capsys
     assert "2020-01-01-good.md" not in err  # no post is blamed
 
 
+# A folder the build cannot write
+
+
+def test_a_file_where_the_sites_folder_must_be_is_an_error_saying_what_to_do(good, capsys):
+    (good / "blocker").write_text("not a folder")
+    refused(good, capsys, f"{good}/blocker: {good}/blocker is a file where a folder must be; move it away, or "
+            "build into another folder with --out", flags=["--out", str(good / "blocker/_site")])  # fmt: skip
+
+
+def test_a_file_where_the_cache_must_be_is_an_error_saying_what_to_do(good, capsys):
+    shutil.rmtree(good / ".cache")
+    (good / ".cache").write_text("not a folder")
+    refused(good, capsys, f"{good}/.cache is a file where a folder must be; move it away, or build with --no-cache")
+
+
+def as_user(cmd: list[str]) -> list[str] | None:
+    "`cmd` as a user who cannot write into a read-only folder: root can, unless setpriv drops that power first."
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd] if shutil.which("setpriv") else None
+
+
+READ_ONLY = {
+    "the site's": ([], "{root}: cannot write {root}/_site.lock (Permission denied); make the folder writable, "
+                   "or build into another folder with --out"),
+    "the cache's": (["--out", "{out}"], "{root}/.cache/blog: cannot write {root}/.cache (Permission denied); "
+                    "make the folder writable, or build with --no-cache"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("flags, message", READ_ONLY.values(), ids=READ_ONLY.keys())
+def test_a_read_only_repository_is_an_error_saying_what_to_do(tmp_path, flags, message):
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""))
+    cmd = [sys.executable, "-m", "lib.blog", "build", "--no-search", "--root", str(root)]
+    cmd = as_user([*cmd, *(f.format(out=tmp_path / "out") for f in flags)])
+    if cmd is None:
+        pytest.skip("root writes into read-only folders, and setpriv is not here to take that away")
+    root.chmod(0o555)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    finally:
+        root.chmod(0o755)
+    assert (done.returncode, done.stderr) == (1, f"error: {message.format(root=root)}\n")
+
+
 # The cache holds data only
 
 
@@ -289,6 +336,170 @@ def test_a_read_cache_tracked_by_git_is_ignored(tmp_path):
     subprocess.run(["git", "-C", str(root), "add", "-f", ".cache"], check=True)
     html = page(built(root, cache=cache).parent, "2020/01/02/note.html")
     assert "INJECTED" not in html and "Real title" in html
+
+
+NOTE = "2020/01/02/note.html"
+
+
+def cached_site(tmp_path: Path) -> tuple[Path, Path, str]:
+    "A markdown post built once with a render cache: (root, cache folder, the post's page)."
+    root = site(tmp_path)
+    markdown_post(root, MD.format(title="Good", extra=""))
+    built(root, cache=root / ".cache/blog")
+    return root, root / ".cache/blog", page(root, NOTE)
+
+
+def forge(cache: Path, change) -> None:
+    "Rewrite the cache's entry for the post's page with `change(entry)`, as a restored cache could hold it."
+    log = cache / "entries.jsonl"
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    for entry in entries:
+        if NOTE in entry["files"]:
+            change(entry)
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+
+def rebuilt(root: Path) -> str:
+    "Build again with the cache; the build's last line says how many posts it rendered."
+    logs = []
+    build(root, root / "_site", search=False, cache=root / ".cache/blog", log=logs.append)
+    return logs[-1]
+
+
+def point_at(cache: Path, digest: str, target: Path):
+    "A change for `forge`: the page is the blob `digest`, with the size and mtime of `target`."
+    st = target.stat()
+
+    def change(entry):
+        entry["files"][NOTE], entry["stats"] = digest, {**entry["stats"], digest: [st.st_size, st.st_mtime_ns]}
+
+    return change
+
+
+def test_a_cache_entry_whose_digest_is_a_path_links_nothing_outside_the_cache(tmp_path):
+    root, cache, first = cached_site(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    forge(cache, point_at(cache, os.path.relpath(secret, cache / "blobs"), secret))
+    assert "(1 rendered, 0 cached)" in rebuilt(root)
+    assert page(root, NOTE) == first
+    assert (root / "_site" / NOTE).stat().st_ino != secret.stat().st_ino
+
+
+def test_a_blob_that_is_a_link_is_never_followed(tmp_path):
+    root, cache, first = cached_site(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    digest = hashlib.sha256(secret.read_bytes()).hexdigest()  # even named by the hash of what it leads to
+    (cache / "blobs" / digest).symlink_to(secret)
+    forge(cache, point_at(cache, digest, secret))
+    assert "(1 rendered, 0 cached)" in rebuilt(root)
+    assert page(root, NOTE) == first
+    assert (root / "_site" / NOTE).stat().st_ino != secret.stat().st_ino
+
+
+def test_a_blob_that_does_not_hold_what_its_name_says_is_a_miss(tmp_path):
+    root, cache, first = cached_site(tmp_path)
+    digest = hashlib.sha256(first.encode()).hexdigest()
+    blob = cache / "blobs" / digest
+    st = blob.stat()
+    blob.write_bytes(b"X" * st.st_size)  # same size, and the mtime put back: only the hash tells
+    os.utime(blob, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert "(1 rendered, 0 cached)" in rebuilt(root)
+    assert page(root, NOTE) == first
+
+
+def test_a_folder_of_blobs_that_is_a_link_is_replaced_not_written_through(tmp_path):
+    root, cache, first = cached_site(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(cache / "blobs")
+    (cache / "blobs").symlink_to(elsewhere, target_is_directory=True)
+    assert "(1 rendered, 0 cached)" in rebuilt(root)
+    assert list(elsewhere.iterdir()) == [] and not (cache / "blobs").is_symlink()
+    assert page(root, NOTE) == first
+
+
+def setting(part: str, key: str, value):
+    "A change for `forge`: entry[part][key] = value."
+    return lambda entry: entry[part].__setitem__(key, value)
+
+
+CORRUPT_ENTRIES = {
+    "warnings not a list": setting("meta", "warnings", "oops"),
+    "a warning not text": setting("meta", "warnings", [1]),
+    "images not a map": setting("meta", "images", []),
+    "an image's stat not a pair": setting("meta", "images", {"x.png": "big"}),
+    "links to numbers": setting("meta", "links", {"a.md": 1}),
+    "secrets missing": lambda entry: entry["meta"].pop("secrets"),
+    "meta not a map": lambda entry: entry.__setitem__("meta", "x"),
+    "files a list": lambda entry: entry.__setitem__("files", [NOTE]),
+    "a digest not text": setting("files", NOTE, 5),
+    "a digest in capitals": lambda entry: entry["files"].__setitem__(NOTE, entry["files"][NOTE].upper()),
+    "a site path that climbs out": lambda entry: entry["files"].__setitem__("../x.html", entry["files"].pop(NOTE)),
+    "the page missing": lambda entry: entry["files"].__setitem__("other.html", entry["files"].pop(NOTE)),
+    "stats of text": lambda entry: entry.__setitem__("stats", {d: ["a", "b"] for d in entry["stats"]}),
+    "stats of booleans": lambda entry: entry.__setitem__("stats", {d: [True, False] for d in entry["stats"]}),
+    "an extra key": lambda entry: entry.__setitem__("more", 1),
+}
+
+
+@pytest.mark.parametrize("corruption", CORRUPT_ENTRIES.values(), ids=CORRUPT_ENTRIES.keys())
+def test_a_cache_entry_of_the_wrong_shape_is_a_miss(tmp_path, corruption):
+    root, cache, first = cached_site(tmp_path)
+    forge(cache, corruption)
+    assert "(1 rendered, 0 cached)" in rebuilt(root)
+    assert page(root, NOTE) == first
+
+
+def test_a_cached_vendored_name_outside_the_vendor_folder_copies_nothing(tmp_path):
+    root, cache, first = cached_site(tmp_path)
+    before = snapshot(root / "_site")
+    forge(cache, setting("meta", "vendored", {NOTE: ["..", "../../..", "/etc"]}))
+    assert "(0 rendered, 1 cached)" in rebuilt(root)  # well-formed, so used: the names are checked where used
+    assert snapshot(root / "_site") == before
+
+
+CORRUPT_READS = {
+    "a title of a number": lambda kept: kept.__setitem__("title", 5),
+    "categories as text": lambda kept: kept.__setitem__("categories", "a, b"),
+    "a date that is not one": lambda kept: kept.__setitem__("date", "yesterday"),
+    "a notebook's kind": lambda kept: kept.__setitem__("kind", "notebook"),
+    "another file's path": lambda kept: kept.__setitem__("path", "/etc/passwd"),
+    "a key no post has": lambda kept: kept.__setitem__("files", {"x.html": "INJECTED"}),
+    "a missing key": lambda kept: kept.pop("summary"),
+}
+
+
+@pytest.mark.parametrize("corruption", CORRUPT_READS.values(), ids=CORRUPT_READS.keys())
+def test_a_read_cache_entry_of_the_wrong_shape_is_read_again(tmp_path, corruption):
+    root = site(tmp_path)
+    post = markdown_post(root, "---\ntitle: Real title\n---\nText.\n")
+    cache = root / ".cache/blog"
+    built(root, cache=cache)
+    reads = json.loads((cache / "reads.json").read_text())
+    corruption(reads["files"][str(post)]["post"])
+    reads["files"][str(post)]["sha256"] = "../../etc/passwd"
+    (cache / "reads.json").write_text(json.dumps(reads))
+    (cache / "entries.jsonl").unlink()  # so the page is rendered again, from what the read cache says
+    html = page(built(root, cache=cache).parent, NOTE)
+    assert "Real title" in html and "INJECTED" not in html
+    assert not (root / "_site/x.html").exists()
+
+
+@pytest.mark.parametrize("kept", [{"folders": [["x"]], "around": "", "verdict": None}, {"verdict": ["odd", "x"]}])
+def test_a_kept_stale_verdict_of_the_wrong_shape_is_worked_out_again(tmp_path, kept):
+    root = site(tmp_path)
+    path = notebook(root, "x = 1")
+    cache = root / ".cache/blog"
+    built(root, cache=cache)
+    reads = json.loads((cache / "reads.json").read_text())
+    reads["files"][str(path)]["stale"] = kept
+    reads["memos"]["versions"]["value"] = ["not", "a", "map"]
+    (cache / "reads.json").write_text(json.dumps(reads))
+    warnings = []
+    build(root, root / "_site", search=False, cache=cache, log=warnings.append)
+    assert [w for w in warnings if "1 notebook(s) show outputs that `make execute` did not store" in w]
 
 
 # Every bad input gets a clear error
@@ -579,6 +790,24 @@ def test_a_big_output_is_a_warning(tmp_path):
 def test_a_huge_output_is_an_error(good, capsys):
     big_output_notebook(good, 51)
     refused(good, capsys, "2020-01-01-post.ipynb, cell 2: an output of 51 MB is over the limit of 50 MB")
+
+
+LAUGHS = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)
+)  # 9**10 values from 600 bytes: see test_data.py for the same in a data file
+
+
+@pytest.mark.parametrize("where", ["_posts/2020-01-02-b.md", "_notebooks/2020-01-02-b.ipynb", "_config.yml"])
+def test_a_yaml_bomb_in_front_matter_or_the_config_is_an_error_naming_the_file(good, capsys, where):
+    if where.endswith(".md"):
+        (good / where).write_text(f"---\ntitle: T\n{LAUGHS}---\nBody text.\n")
+    elif where.endswith(".ipynb"):
+        notebook(good, "x = 1", front_matter=nbformat.v4.new_raw_cell(f"---\ntitle: T\n{LAUGHS}---"), name=where[11:])
+    else:
+        (good / where).write_text(CONFIG + LAUGHS)
+    start = time.monotonic()
+    refused(good, capsys, f"{where}", "its aliases (*name) expand its")
+    assert time.monotonic() - start < 10
 
 
 def test_slide_images_are_files_not_data_uris(tmp_path):

@@ -89,6 +89,27 @@ def test_serve_rebuilds_when_a_post_changes(tmp_path):
         assert status == 404 and "Page not found" in body and "build-error" not in body
 
 
+def test_serve_rebuilds_when_an_include_changes(tmp_path):
+    root = site(tmp_path)
+    (root / "_includes").mkdir()
+    (root / "_includes/custom.html").write_text("<aside>First include</aside>")
+    markdown_post(root, "---\ntitle: A\n---\n{% include custom.html %}\n")
+    with serving(root) as (url, _, _):
+        assert "First include" in fetch(url + NOTE)[1]
+        include, second = root / "_includes/custom.html", "<aside>Second include</aside>"
+        assert edit_until(include, second, lambda: "Second include" in fetch(url + NOTE)[1])
+
+
+def test_serve_watches_a_folder_made_while_it_runs(tmp_path):
+    root = site(tmp_path)
+    markdown_post(root, GOOD)
+    with serving(root) as (url, _, _):
+        (root / "_pages").mkdir()
+        about, shown = root / "_pages/about.md", lambda text: lambda: text in fetch(url + "/about.html")[1]
+        assert edit_until(about, "---\ntitle: About\n---\nAbout me\n", shown("About me"))  # the new folder
+        assert edit_until(about, "---\ntitle: About\n---\nAbout us\n", shown("About us"))  # then a file in it
+
+
 def test_serve_shows_an_edit_first_and_its_search_index_follows(tmp_path):
     root = site(tmp_path)
     post = markdown_post(root, GOOD)

@@ -1,11 +1,13 @@
 "The whole site: golden output, determinism, atomic writes, site pages, badges, images and the cache."
 
+import fcntl
 import filecmp
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -345,6 +347,18 @@ def test_a_changed_linked_image_invalidates_the_cached_post(tmp_path):
     assert (root / "_site/images/x.png").read_bytes() == b"second"
 
 
+def test_an_edited_include_renders_the_pages_again(tmp_path):
+    root = site(tmp_path)
+    (root / "_includes").mkdir()
+    markdown_post(root, "---\ntitle: A\n---\n{% include custom.html %}\n")
+    logs = []
+    for text in ("First words", "Second words"):
+        (root / "_includes/custom.html").write_text(f"<aside>{text}</aside>")
+        build(root, root / "_site", search=False, cache=tmp_path / "cache", log=logs.append)
+    assert "(1 rendered, 0 cached)" in logs[-1]
+    assert "<aside>Second words</aside>" in page(root, "2020/01/02/note.html")
+
+
 def test_two_posts_with_the_same_text_keep_their_own_pages_through_the_cache(tmp_path):
     root = site(tmp_path)
     for name in ("2020-01-01-a.md", "2020-01-02-b.md"):
@@ -429,6 +443,41 @@ def test_a_killed_cold_build_leaves_no_process_behind(tmp_path):
         assert die_with(build_process, descendants(build_process.pid), 10)
     finally:
         build_process.kill()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_the_temp_folder_of_a_killed_cold_build_is_removed_by_the_next_build(tmp_path):
+    # multiprocessing keeps the forkserver's socket in a pymp-* folder of its own, which a kill leaves behind.
+    root, temp = site(tmp_path), tmp_path / "tmp"
+    temp.mkdir()
+    copies_of_a_real_notebook(root, 12)
+    env = os.environ | {"TMPDIR": str(temp)}
+    cmd = [sys.executable, "-m", "lib.blog", "build", "--no-search", "--root"]
+    build_process = subprocess.Popen([*cmd, str(root)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: len(descendants(build_process.pid)) >= 3, 60), "no forkserver and workers"
+        assert die_with(build_process, descendants(build_process.pid), 10)
+    finally:
+        build_process.kill()
+    assert [p.name[:5] for p in temp.iterdir()] == ["pymp-"]
+    other = site(tmp_path / "other")
+    markdown_post(other, "---\ntitle: A\n---\nText\n")
+    subprocess.run([*cmd, str(other)], env=env, check=True, capture_output=True, timeout=120)
+    assert list(temp.iterdir()) == []
+
+
+def test_a_build_leaves_the_temp_folder_of_a_running_one_alone(tmp_path, monkeypatch):
+    from lib.blog import workers
+
+    held = tmp_path / "pymp-held"
+    held.mkdir()
+    with open(held / workers.MARK, "w") as mark:
+        fcntl.flock(mark, fcntl.LOCK_EX)  # as the build that made it holds it while it runs
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        workers.remove_left_temp_folders()
+        assert held.is_dir()
+    workers.remove_left_temp_folders()
+    assert not held.exists()
 
 
 def test_a_script_that_builds_with_no_main_guard_builds_once(tmp_path):

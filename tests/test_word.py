@@ -1,9 +1,12 @@
 "Word posts: HTML from mammoth, images saved where fastpages saved them, title and summary, bad files."
 
+import struct
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import measured, site
 
 from lib.blog.errors import BuildError
 from lib.blog.word import docx_to_html, read_word, word_front_matter
@@ -156,3 +159,65 @@ def test_the_fastpages_example_document():
     with zipfile.ZipFile(path) as z:
         assert images[f"{folder}/image2.png"] == z.read("word/media/image2.png")
     assert html.startswith("<p>When writing a blog post with Microsoft Word") and html.count("<img") == 2
+
+
+# A .docx is a zip file: a small one can inflate to gigabytes.
+
+
+def bomb(folder: Path, part: str, size: int) -> Path:
+    "A Word post whose `part` inflates to `size` bytes of one repeated piece of XML, some MB on disk."
+    plain = docx(folder, para("x"), picture(), image=PNG, name="plain.docx")
+    path = folder / "2020-01-02-Bomb.docx"
+    with zipfile.ZipFile(plain) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as new:
+        for info in old.infolist():
+            if info.filename != part:
+                new.writestr(info, old.read(info))
+        with new.open(part, "w", force_zip64=True) as f:
+            f.write(f'<w:document xmlns:w="{W}"><w:body>'.encode())  # well-formed as far as it goes
+            chunk = b"<w:p/>" * (2**20 // 6)
+            for _ in range(size // len(chunk)):
+                f.write(chunk)
+    plain.unlink()
+    return path
+
+
+@pytest.mark.parametrize("part, size", [("word/document.xml", 2**30), ("word/media/image1.png", 2**31)])
+def test_a_word_post_that_inflates_to_gigabytes_stops_the_build_at_once(tmp_path, part, size):
+    root = site(tmp_path)
+    (root / "_word").mkdir()
+    path = bomb(root / "_word", part, size)
+    cmd = [sys.executable, "-m", "lib.blog", "build", "--root", str(root), "--no-search"]
+    code, seconds, memory = measured(cmd, 60, tmp_path / "build.log")
+    output = (tmp_path / "build.log").read_text()
+    assert code == 1 and seconds < 30 and memory < 2**30, (code, seconds, memory, output)
+    assert f"error: {path}: cannot read Word document: {part} inflates to over" in output
+    assert "Traceback" not in output
+
+
+def declare(path: Path, part: str, size: int) -> None:
+    "Make the zip file say that `part` inflates to `size` bytes, in its local header and its central directory."
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info, start = z.getinfo(part), z.start_dir
+    struct.pack_into("<I", data, info.header_offset + 22, size)
+    while data[start : start + 4] == b"PK\x01\x02":  # the central directory's records, one per part
+        name_size, extra, comment = struct.unpack_from("<HHH", data, start + 28)
+        if data[start + 46 : start + 46 + name_size] == part.encode():
+            struct.pack_into("<I", data, start + 24, size)
+        start += 46 + name_size + extra + comment
+    path.write_bytes(bytes(data))
+
+
+def test_a_part_that_inflates_to_more_than_its_declared_size_is_refused(tmp_path):
+    path = docx(tmp_path, para("x" * 2**20), name="2020-01-02-Liar.docx")
+    declare(path, "word/document.xml", 1000)
+    with pytest.raises(BuildError, match="cannot read Word document: Bad CRC-32 for file 'word/document.xml'"):
+        docx_to_html(path)
+
+
+def test_a_part_compressed_as_word_never_does_is_refused(tmp_path):
+    path = docx(tmp_path, para("x"), name="2020-01-02-Odd.docx")
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("word/extra.xml", "<x/>", compress_type=zipfile.ZIP_BZIP2)
+    with pytest.raises(BuildError, match="word/extra.xml is compressed in a way Word never uses"):
+        docx_to_html(path)

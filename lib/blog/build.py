@@ -6,6 +6,7 @@ made of its source bytes, the site config and the builder's own code and templat
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -30,9 +31,11 @@ from lib.blog.pages import (
     vendor_files,
     vendored_of,
 )
-from lib.blog.paths import SiteFiles, check_url, real_paths
+from lib.blog.paths import SiteFiles, check_url, real_paths, url_fault
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files, static_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
+from lib.blog.shape import fits, is_digest
+from lib.blog.workers import remove_left_temp_folders
 from lib.blog.write import locked, write_site
 
 BUILDER = Path(__file__).parent
@@ -65,9 +68,20 @@ def builder_files(kept: dict) -> dict[str, list]:
     for path in sorted(p for p in BUILDER.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         rel, st = path.relative_to(BUILDER).as_posix(), path.stat()
         stamp, old = [st.st_size, st.st_mtime_ns], kept.get(rel)
-        same = isinstance(old, list) and len(old) == 2 and old[0] == stamp and isinstance(old[1], str)
+        same = fits(old, tuple[list, str]) and old[0] == stamp and is_digest(old[1])
         now[rel] = [stamp, old[1] if same else hashlib.sha256(path.read_bytes()).hexdigest()]
     return now
+
+
+def includes_digest(root: Path) -> bytes:
+    "The hash of every file in the blog's `_includes/`, by name: any page may include any of them."
+    h = hashlib.sha256()
+    found = (Path(top, name) for top, _, names in os.walk(root / "_includes") for name in names)  # no linked folders
+    for path in sorted(found):
+        if path.is_file():  # not a broken link, a pipe or a device
+            name = path.relative_to(root).as_posix().encode()
+            h.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest().encode()
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -88,7 +102,7 @@ class Renderer:
         self.env, self._exporters, self._liquid = page_env(site, urls, nav), {}, None
         config = (site.root / "_config.yml").read_bytes() if (site.root / "_config.yml").exists() else b""
         self.data = load_data(site.root)  # Liquid's `site.data`: a page may show any of it
-        config += json.dumps(self.data, sort_keys=True, default=str).encode()
+        config += json.dumps(self.data, sort_keys=True, default=str).encode() + includes_digest(site.root)
         # Every page's header shows the pages' links and the site pages' URLs: a change to them is a new page.
         self.salt = builder_hash().encode() + config + repr((strict, urls, nav)).encode()
 
@@ -122,20 +136,22 @@ class Renderer:
 
     def source_digest(self, path: Path) -> str:
         "The hash of a source file, kept in the read cache while the file is unchanged."
-        digest = self.reads.get(path, "sha256") if self.reads else None
-        if digest is None:
+        digest = self.reads.get(path, "sha256", str) if self.reads else None
+        if not is_digest(digest):
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if self.reads:
                 self.reads.put(path, "sha256", digest)
         return digest
 
-    def cached(self, key: str) -> tuple[dict, dict[str, bytes]] | None:
-        "(meta, files) of a cache hit whose linked images are unchanged, or None."
+    def cached(self, key: str, post: Post) -> tuple[dict, dict[str, bytes]] | None:
+        "(meta, files) of a cache hit for `post` whose linked images are unchanged, or None."
         hit = self.cache.get(key) if self.cache else None
-        if not hit or any(_stat(Path(p)) != st for p, st in hit[0].get("images", {}).items()):
+        if not hit or not fits(hit[0], META) or post.file not in hit[1] or not site_paths(hit[1]):
+            return None  # not what `fresh` stores: corrupt, or made by hand
+        if any(_stat(Path(p)) != st for p, st in hit[0]["images"].items()):
             return None
         # A page that links to another post is stale when that post's URL changed.
-        return hit if all(self.links.get(Path(p)) == url for p, url in hit[0].get("links", {}).items()) else None
+        return hit if all(self.links.get(Path(p)) == url for p, url in hit[0]["links"].items()) else None
 
     def fresh(self, post: Post) -> tuple[dict[str, bytes], dict]:
         "Render the post: (files, meta), meta being what a cache hit must restore."
@@ -164,7 +180,7 @@ class Renderer:
     def render_all(self, posts: list[Post], args: tuple) -> list[tuple[dict[str, bytes], dict, bool]]:
         "(files, meta, from the cache?) of each post, in order; posts not in the cache are rendered."
         keys = {post.path: self.key(post) for post in posts}
-        hits = {post.path: self.cached(keys[post.path]) for post in posts}
+        hits = {post.path: self.cached(keys[post.path], post) for post in posts}
         fresh = {}
 
         def keep(post: Post, files: dict[str, bytes], meta: dict) -> None:
@@ -178,9 +194,22 @@ class Renderer:
         for post in posts:
             meta, files = hits[post.path] or fresh[post.path]
             post.warnings, post.image_url = list(meta["warnings"]), meta["image_url"]
-            post.secret_lines, post.missing_images = meta["secrets"], list(meta.get("missing", []))
+            post.secret_lines, post.missing_images = meta["secrets"], list(meta["missing"])
             results.append((files, meta, hits[post.path] is not None))
         return results
+
+
+# The meta of a rendered post, as `Renderer.fresh` makes it and the render cache keeps it.
+META = {
+    "warnings": list[str], "image_url": str, "images": dict[str, tuple[int, int] | None], "links": dict[str, str],
+    "shared": list[str], "loads": dict[str, list[str]], "vendored": dict[str, list[str]], "secrets": list[str],
+    "missing": list[str],
+}  # fmt: skip
+
+
+def site_paths(files: dict) -> bool:
+    "Whether every name in `files` is a path inside the site, as a cache hit's must be."
+    return not any(url_fault("/" + rel) for rel in files)
 
 
 # Workers cost a start each (imports, and nbconvert's for notebooks): worth it from about three notebooks' work,
@@ -213,9 +242,12 @@ def warm_workers(root: Path, store: Cache | None):
     if _warm is None and cold and many and able:
         from multiprocessing import forkserver
 
+        from lib.blog.workers import mark_temp_folder
+
         _warm = multiprocessing.get_context("forkserver")
         _warm.set_forkserver_preload(["lib.blog.warm"])
         forkserver.ensure_running()
+        mark_temp_folder()
     return _warm
 
 
@@ -294,7 +326,7 @@ def remembered_files(renderer: Renderer, inputs: list, make: Callable[[], dict[s
     "The files `make()` gives, or those it gave last time for the same inputs (the index, the feed)."
     key = hashlib.sha256(renderer.salt + repr(inputs).encode()).hexdigest()
     hit = renderer.cache.get(key) if renderer.cache else None
-    if hit and hit[1]:
+    if hit and hit[1] and site_paths(hit[1]):
         return hit[1]
     files = make()
     if renderer.cache:
@@ -343,15 +375,15 @@ def stale_kept(
     modules = seen.setdefault("modules", {})
     if post.kind != "notebook" or reads is None:
         return stale(post, root, cache, modules)
-    kept, memo = reads.get(post.path, "stale"), data_memo(cache)
+    kept, memo = reads.get(post.path, "stale", STALE_KEPT), data_memo(cache)
 
     def around(folders: list[str]) -> str:
         if tuple(folders) not in seen:
             seen[tuple(folders)] = surroundings(root, folders, memo, reads)
         return seen[tuple(folders)]
 
-    if isinstance(kept, dict) and kept.get("around") == around(kept.get("folders", [])):
-        return tuple(kept["verdict"]) if kept.get("verdict") else None
+    if kept and (kept["verdict"] is None or kept["verdict"][0] in STALE) and kept["around"] == around(kept["folders"]):
+        return tuple(kept["verdict"]) if kept["verdict"] else None
     from lib.blog.execute import blog_meta
 
     verdict, folders = stale(post, root, cache, modules), sorted(blog_meta(post.notebook(), "stamp", "data"))
@@ -366,7 +398,7 @@ def surroundings(root: Path, folders: list[str], memo: Path | None, reads: ReadC
 
     lib = root / "lib"
     data = {f: _fingerprint_or_none(Path(f).expanduser(), memo) for f in folders}
-    found = reads.remembered("versions", package_stamp(), versions) if reads else versions()
+    found = reads.remembered("versions", package_stamp(), versions, dict[str, str]) if reads else versions()
     parts = [tree_fingerprint(lib) if lib.is_dir() else "", found, data]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -381,6 +413,8 @@ def package_stamp() -> list:
     return [sys.version, *([p, os.stat(p).st_mtime_ns] for p in sorted(folders) if os.path.isdir(p))]
 
 
+# A stale verdict as the read cache keeps it (`stale_kept`): what it depends on, and the verdict, (kind, note) or None.
+STALE_KEPT = {"folders": list[str], "around": str, "verdict": tuple[str, str] | None}
 STALE = {
     "unstamped": "{n} notebook(s) show outputs that `make execute` did not store, so nothing vouches for them: {names}",
     "unchecked": "could not check whether the outputs of {n} notebook(s) are current: {names}; run `make data`",
@@ -390,9 +424,9 @@ STALE = {
 
 def read_kept(path: Path, strict: bool, reads: ReadCache | None) -> Post:
     "The post in `path`, from the read cache while the file is unchanged."
-    kept = reads.get(path, "post") if reads else None
+    kept = post_from_fields(reads.get(path, "post", dict), path) if reads else None
     if kept is not None:
-        return post_from_fields(kept)
+        return kept
     post = read_post(path, strict)
     if reads and (found := post_fields(post)) is not None:
         reads.put(path, "post", found)
@@ -473,12 +507,38 @@ def build(
     """Build the site of `root` into `out` (default `root/_site`). Returns the posts built. `answers`: the
     teacher's copy, with every exercise's answers shown and every answer key published (`make teacher`)."""
     out = out or root / "_site"
-    with locked(out):
-        return build_locked(root, out, strict, search, cache, log, answers)
+    try:
+        with locked(out):
+            return build_locked(root, out, strict, search, cache, log, answers)
+    except OSError as e:
+        error = unwritable(e, out, cache)
+        if error is None:
+            raise
+        raise error from e
+
+
+def unwritable(e: OSError, out: Path, cache: Path | None) -> BuildError | None:
+    """A failure to write the site's folder (or a file beside it) or the cache's, as an error saying what to do;
+    None for any other failure. A read-only folder, or a file where a folder must be."""
+    if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENOTDIR) or not e.filename:
+        return None
+    where, out = Path(os.path.abspath(e.filename)), Path(os.path.abspath(out))
+    cache = Path(os.path.abspath(cache)) if cache else None
+    if cache and (where.is_relative_to(cache) or cache.is_relative_to(where)):
+        folder, other = cache, "build with --no-cache"
+    elif where.is_relative_to(out) or out.is_relative_to(where) or where.parent == out.parent:
+        folder, other = (out if where.is_relative_to(out) else out.parent), "build into another folder with --out"
+    else:
+        return None
+    blocker = next((p for p in (where, *where.parents) if os.path.lexists(p)), None)
+    if e.errno in (errno.EEXIST, errno.ENOTDIR) and blocker and not blocker.is_dir():
+        return BuildError(folder, f"{blocker} is a file where a folder must be; move it away, or {other}")
+    return BuildError(folder, f"cannot write {where} ({e.strerror}); make the folder writable, or {other}")
 
 
 def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path | None, log, answers=False):
     start = time.perf_counter()
+    remove_left_temp_folders()
     site = load_config(root, strict)
     strict = strict or site.strict
     store = Cache(cache) if cache else None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from lib.blog import yamlfile
 from lib.blog.errors import BuildError, read_text
 from lib.blog.jekyll import DEFAULT_PERMALINK, IGNORED_KEYS
 from lib.blog.paths import is_remote
@@ -66,7 +67,7 @@ def load_config(root: Path, strict: bool = False) -> Site:
     if not path.exists():
         return Site(root=root)
     try:
-        data = yaml.safe_load(read_text(path)) or {}
+        data = yamlfile.load(read_text(path)) or {}
     except yaml.YAMLError as e:
         raise BuildError(path, f"bad YAML: {e}") from None
     if not isinstance(data, dict):

@@ -167,13 +167,18 @@ def _data_folder(folder: Path, root: Path) -> dict:
 
 
 def _data_file(path: Path):
+    "The data in a JSON or YAML file, as `yamlfile` bounds it (a few hundred bytes of YAML can hold a billion values)."
     import yaml
+
+    from lib.blog import yamlfile
 
     text, kind = read_text(path), DATA_READERS[path.suffix]
     try:
-        return json.loads(text) if kind == "JSON" else yaml.safe_load(text)
+        return json.loads(text) if kind == "JSON" else yamlfile.load(text)
     except (ValueError, yaml.YAMLError) as e:
         raise BuildError(path, f"bad {kind}: {e}") from None
+    except RecursionError:  # JSON nested deeper than Python's stack
+        raise BuildError(path, f"bad {kind}: nested too deep") from None
 
 
 # Liquid

@@ -8,6 +8,7 @@ categories and 404 pages go, so every old address keeps working.
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -132,7 +133,8 @@ def vendor_files(files: dict[str, bytes], known: dict[str, list[str]] | None = N
     known = known or {}
     found = vendored_of({rel: data for rel, data in files.items() if rel not in known})
     used = {name for names in [*known.values(), *found.values()] for name in names}
-    folders = [ASSETS / "vendor" / name for name in sorted(used) if (ASSETS / "vendor" / name).is_dir()]
+    ours = {entry.name for entry in os.scandir(ASSETS / "vendor") if entry.is_dir()}  # never a name like `..`
+    folders = [ASSETS / "vendor" / name for name in sorted(used & ours)]
     return {
         f"assets/{f.relative_to(ASSETS).as_posix()}": f.read_bytes()
         for d in folders

@@ -16,6 +16,7 @@ import shutil
 import sys
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +26,8 @@ from lib.blog.build import build
 from lib.blog.config import load_config
 from lib.blog.errors import BuildError
 
-WATCHED = ("_notebooks", "_posts", "images", "_data", "_config.yml")
+# Every source a build reads: posts, pages, Word posts, images, includes, data and the config.
+WATCHED = ("_notebooks", "_posts", "_pages", "_word", "images", "_includes", "_data", "_config.yml")
 HTML = "text/html; charset=utf-8"
 BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 BANNER = (
@@ -200,17 +202,30 @@ def watched(root: Path) -> list[Path]:
     return [root / p for p in WATCHED if (root / p).exists()] + [Path(__file__).parent / "templates"]
 
 
-def serve(args) -> int:
+def changes_in(root: Path) -> Iterator[set[str]]:
+    """The names of the files changed, for each batch of changes to the sources. A watched folder made or removed
+    while serving (a first `_includes/`) is a change too: the watch starts again with it, checked every second."""
     from watchfiles import watch  # only the server needs it
 
+    while True:
+        paths = watched(root)
+        for changes in watch(*paths, rust_timeout=1000, yield_on_timeout=True):
+            if (now := watched(root)) != paths:
+                yield {p.name for p in set(now) ^ set(paths)}
+                break
+            if changes:
+                yield {Path(p).name for _, p in changes}
+
+
+def serve(args) -> int:
     status = Status()
     rebuild(args, status)
     out = (args.out or args.root / "_site").resolve()
     server = start(out, args.host, args.port, status)
     print(f"Serving {out} on http://{args.host}:{server.server_port}{status.baseurl}/ (Ctrl-C to stop)", flush=True)
     try:
-        for changes in watch(*watched(args.root)):
-            print(f"changed: {', '.join(sorted({Path(p).name for _, p in changes}))}; rebuilding", flush=True)
+        for names in changes_in(args.root):
+            print(f"changed: {', '.join(sorted(names))}; rebuilding", flush=True)
             rebuild(args, status)
     except KeyboardInterrupt:
         pass

@@ -8,12 +8,17 @@ Both are shown in the page header, so they are dropped from the body.
 
 A document is converted whole for each call (it has to be, to find its first paragraph); Word
 posts are few and small, so `read_word` is there for a caller that wants a single pass.
+
+A .docx is a zip file, and a small one can inflate to gigabytes: before mammoth sees it, every part
+is inflated once, in pieces, and counted (`check_package`). mammoth holds a document's XML as Python
+objects, some 70 bytes of memory for each byte of dense XML, hence the lower limit for XML parts.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +31,11 @@ from lib.blog.errors import BuildError, read_bytes
 from lib.blog.read import Post, date_and_slug, make_post
 
 TITLE_STYLES = ("title", "heading1")
+MB = 2**20
+MAX_XML = 10 * MB  # one XML part, inflated: word/document.xml of a long document is a few MB
+MAX_PART = 50 * MB  # any other part, inflated: a picture
+MAX_TOTAL = 200 * MB  # the whole document: its file, and all its parts inflated
+MAX_PARTS = 10_000
 
 
 def docx_to_html(path: Path, baseurl: str = "", warnings: list[str] | None = None) -> tuple[str, dict[str, bytes]]:
@@ -55,6 +65,7 @@ def read_word(path: Path, strict: bool = False, baseurl: str = "") -> tuple[Post
 def convert(path: Path, baseurl: str = "") -> tuple[str, dict[str, bytes], dict, list[str]]:
     "One pass over the document: (html, images, the title and summary it holds, warnings)."
     data = read_document(path)
+    check_package(path, data)
     meta = {}
     images = ImageFiles(path, baseurl)
 
@@ -82,9 +93,61 @@ def front_matter(path: Path, found: dict) -> dict:
 
 def read_document(path: Path) -> bytes:
     try:
+        if path.is_file() and path.stat().st_size > MAX_TOTAL:
+            raise BuildError(path, f"is over {MAX_TOTAL // MB} MB, the most a Word post may be")
         return read_bytes(path)
     except BuildError as e:
         raise BuildError(path, f"cannot read Word document: {e.message}") from None
+
+
+def check_package(path: Path, data: bytes) -> None:
+    """Refuse a .docx that inflates past the limits above, before anything inflates it whole. The sizes a zip file
+    declares are the writer's word, so each part is also inflated here a megabyte at a time, and counted."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            parts = package.infolist()
+            if len(parts) > MAX_PARTS:
+                raise BuildError(path, f"cannot read Word document: it has over {MAX_PARTS:,} parts")
+            for part in parts:
+                check_declared(path, part)
+            if sum(part.file_size for part in parts) > MAX_TOTAL:
+                raise too_big(path, "it", MAX_TOTAL)
+            total = 0
+            for part in parts:
+                total += inflated(path, package, part)
+                if total > MAX_TOTAL:
+                    raise too_big(path, "it", MAX_TOTAL)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
+        raise BuildError(path, f"cannot read Word document: {e}") from None
+
+
+def limit(part: zipfile.ZipInfo) -> int:
+    return MAX_XML if part.filename.endswith((".xml", ".rels")) else MAX_PART
+
+
+def check_declared(path: Path, part: zipfile.ZipInfo) -> None:
+    "Word compresses with deflate, or not at all: bzip2 and LZMA inflate without a bound on each step."
+    if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise BuildError(path, f"cannot read Word document: {part.filename} is compressed in a way Word never uses")
+    if part.file_size > limit(part):
+        raise too_big(path, part.filename, limit(part))
+
+
+def inflated(path: Path, package: zipfile.ZipFile, part: zipfile.ZipInfo) -> int:
+    "The bytes `part` inflates to, counted a megabyte at a time; past its limit, an error."
+    size = 0
+    with package.open(part) as f:
+        while chunk := f.read(MB):
+            size += len(chunk)
+            if size > limit(part):
+                raise too_big(path, part.filename, limit(part))
+    return size
+
+
+def too_big(path: Path, what: str, most: int) -> BuildError:
+    "`what` (a part's name, or `it`: the document) inflates past `most` bytes."
+    kind = "a whole document" if what == "it" else "an XML part" if most == MAX_XML else "a picture or other part"
+    return BuildError(path, f"cannot read Word document: {what} inflates to over {most // MB} MB, the limit for {kind}")
 
 
 def front_paragraphs(document) -> tuple:

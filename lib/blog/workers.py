@@ -8,10 +8,13 @@ which no handler sees (a worker that a forkserver forked watches the build's pro
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import select
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -19,8 +22,15 @@ from pathlib import Path
 
 from lib.blog.errors import BuildError, blame
 
+try:
+    import fcntl
+except ImportError:  # Windows: no forkserver, so no folder to mark
+    fcntl = None
+
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WORKERS = 2  # notebooks run at a time
+MARK = "blog-build.lock"  # in multiprocessing's temp folder: a build's, locked while the build lives
+_mark: int | None = None  # this process's lock on it
 
 
 def run_all(fn: Callable, jobs: dict[Path, tuple], workers: int = WORKERS) -> dict[Path, object]:
@@ -107,3 +117,35 @@ def running(pid: int) -> bool:
     except OSError:
         return False  # gone, or its number given since to another user's process
     return True
+
+
+def mark_temp_folder() -> None:
+    """multiprocessing's temp folder (`pymp-*` in the system's temp folder; it holds the forkserver's socket) is
+    removed when this process exits, but not when it is killed. So it is marked as a build's, with a lock this
+    process holds while it lives, and the next build removes it once the lock is free (`remove_left_temp_folders`).
+    Call it once the forkserver is running, when the folder exists."""
+    global _mark
+    if _mark is None and fcntl is not None:
+        from multiprocessing import util
+
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        _mark = os.open(os.path.join(util.get_temp_dir(), MARK), flags, 0o600)
+        fcntl.flock(_mark, fcntl.LOCK_EX)
+
+
+def remove_left_temp_folders() -> None:
+    "The multiprocessing temp folders of builds that were killed: marked by `mark_temp_folder`, their lock free."
+    if fcntl is None:
+        return
+    for mark in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), "pymp-*", MARK)):
+        try:
+            fd = os.open(mark, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue  # gone meanwhile, or another user's
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(os.path.dirname(mark), ignore_errors=True)  # never through a link: rmtree refuses one
+        except OSError:
+            pass  # its build is running
+        finally:
+            os.close(fd)

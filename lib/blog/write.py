@@ -148,7 +148,7 @@ def link_or_copy(source: str, target: str) -> None:
 def put_file(path: Path, data: bytes | Stored, source: Path | None) -> None:
     "A hard link to the cache's blob `source` when there is one, else the bytes written."
     try:
-        os.link(source, path) if source else path.write_bytes(content(data))
+        os.link(source, path, follow_symlinks=False) if source else path.write_bytes(content(data))
     except OSError:  # another filesystem, or links not allowed
         path.write_bytes(content(data))
 
