@@ -141,7 +141,7 @@ def test_serve_clears_the_error_after_a_good_build(tmp_path):
     root = site(tmp_path)
     post = markdown_post(root, GOOD)
     with serving(root) as (url, _, _):
-        assert edit_until(post, "---\ntitle: ''\n---\nNo title\n", lambda: BANNER in fetch(url + NOTE)[1])
+        assert edit_until(post, "---\ntitle: T\nhide: maybe\n---\nBad\n", lambda: BANNER in fetch(url + NOTE)[1])
         fixed = "---\ntitle: Fixed\n---\nFixed text\n"
         assert edit_until(post, fixed, lambda: "Fixed text" in fetch(url + NOTE)[1])
         for path in (NOTE, "/", "/no-such-page.html"):
