@@ -7,11 +7,24 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, built, children, die_with, markdown_post, notebook, page, site, wait_until
-from nbformat.v4 import new_markdown_cell
+from helpers import (
+    CONFIG,
+    built,
+    children,
+    die_with,
+    in_session,
+    markdown_post,
+    notebook,
+    page,
+    site,
+    text_output,
+    wait_until,
+)
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from lib.blog.build import build
 from lib.blog.errors import BuildError
@@ -429,6 +442,45 @@ def test_a_killed_cold_build_leaves_no_process_behind(tmp_path):
         assert die_with(build_process, descendants(build_process.pid), 10)
     finally:
         build_process.kill()
+
+
+def big_notebooks(root: Path, n: int, broken: int) -> Path:
+    "`n` notebooks of 4 MB each, and the path of the one numbered `broken`: it links an image that is not there."
+    output = text_output("x" * 4 * 2**20)
+    for day in range(1, n + 1):
+        missing = [new_markdown_cell("![x](missing.png)")] if day == broken else []
+        notebook(root, new_code_cell("x", outputs=[output]), *missing, name=f"2020-01-{day:02d}-big-{day}.ipynb")
+    return root / "_notebooks" / f"2020-01-{broken:02d}-big-{broken}.ipynb"
+
+
+def failed_build(root: Path, out: Path, seconds: float) -> tuple[str, list[int]]:
+    """Build `root` in a process of its own session, and its error once it has exited within `seconds`, with the
+    processes of its session (forkserver, workers) still running a few seconds later."""
+    cmd = [sys.executable, "-m", "lib.blog", "build", "--root", str(root), "--out", str(out), "--no-cache"]
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, error = process.communicate(timeout=seconds)
+        wait_until(lambda: not in_session(process.pid), 5)
+        return error, in_session(process.pid)
+    finally:
+        process.kill()
+        for pid in in_session(process.pid):
+            os.kill(pid, 9)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads processes from /proc")
+def test_a_failing_notebook_ends_every_parallel_build_with_its_error_and_leaves_no_process(tmp_path):
+    # When the third notebook fails, the pool is still sending 4 MB notebooks to the workers it then kills. Stopping
+    # it was a race that hung now and then, so the build runs again and again, three at a time to crowd the cores.
+    root = site(tmp_path)
+    broken = big_notebooks(root, 16, broken=3)
+    with ThreadPoolExecutor(3) as runs:
+        for error, left in runs.map(lambda i: failed_build(root, tmp_path / f"out{i}", 30), range(24)):
+            assert error.startswith(f"error: {broken}: image missing.png not found"), error
+            assert not left
 
 
 def test_a_script_that_builds_with_no_main_guard_builds_once(tmp_path):
