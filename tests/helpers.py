@@ -70,6 +70,19 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def in_session(sid: int) -> list[int]:
+    "Running processes of session `sid`: one started with `start_new_session=True`, and all it started since."
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, _, session = stat.read_text().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(session) == sid and state not in ("Z", "X"):
+            found.append(int(stat.parent.name))
+    return found
+
+
 def alive(pid: int) -> bool:
     "Running: a zombie is dead, only not yet reaped by whichever process adopted it."
     try:

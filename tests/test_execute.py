@@ -363,6 +363,18 @@ def test_a_failure_kills_the_other_worker_instead_of_waiting_for_it(tmp_path):
     assert time.monotonic() - start < 30
 
 
+def test_a_failure_while_another_worker_sends_its_result_ends_the_run(tmp_path):
+    # The other worker's result waits while the failure's 20 MB are sent, then follows as the run stops: the pool,
+    # stopped the orderly way, then waited forever for the worker it had started in place of the failed one.
+    code = (
+        "from pathlib import Path; from jobs import big_result_or_big_error as job; from lib.blog.workers import "
+        "run_all; run_all(job, {Path('ok'): ('ok',), Path('fail'): ('fail',)})"
+    )
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(map(str, [Path(__file__).parent, Path(__file__).parents[1]]))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30)
+    assert "lib.blog.errors.BuildError: fail: too much!!!" in done.stderr
+
+
 def workers(pid: int) -> list[int]:
     "The ProcessPoolExecutor workers among `pid`'s children (not multiprocessing's resource tracker)."
     found = []

@@ -9,11 +9,24 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, built, children, die_with, markdown_post, notebook, page, site, wait_until
-from nbformat.v4 import new_markdown_cell
+from helpers import (
+    CONFIG,
+    built,
+    children,
+    die_with,
+    in_session,
+    markdown_post,
+    notebook,
+    page,
+    site,
+    text_output,
+    wait_until,
+)
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from lib.blog.build import build
 from lib.blog.errors import BuildError
@@ -478,6 +491,48 @@ def test_a_build_leaves_the_temp_folder_of_a_running_one_alone(tmp_path, monkeyp
         assert held.is_dir()
     workers.remove_left_temp_folders()
     assert not held.exists()
+
+
+def big_notebooks(root: Path, n: int, broken: int) -> Path:
+    "`n` notebooks of 4 MB each, and the path of the one numbered `broken`: a cell of it breaks the notebook schema."
+    output = text_output("x" * 4 * 2**20)
+    for day in range(1, n + 1):
+        notebook(root, new_code_cell("x", outputs=[output]), name=f"2020-01-{day:02d}-big-{day}.ipynb")
+    path = root / "_notebooks" / f"2020-01-{broken:02d}-big-{broken}.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"][1]["execution_count"] = "one"  # nbformat would refuse to write it
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def failed_build(root: Path, out: Path, seconds: float) -> tuple[str, list[int]]:
+    """Build `root` in a process of its own session, and its error once it has exited within `seconds`, with the
+    processes of its session (forkserver, workers) still running a few seconds later."""
+    cmd = [sys.executable, "-m", "lib.blog", "build", "--root", str(root), "--out", str(out), "--no-cache"]
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, error = process.communicate(timeout=seconds)
+        wait_until(lambda: not in_session(process.pid), 5)
+        return error, in_session(process.pid)
+    finally:
+        process.kill()
+        for pid in in_session(process.pid):
+            os.kill(pid, 9)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads processes from /proc")
+def test_a_failing_notebook_ends_every_parallel_build_with_its_error_and_leaves_no_process(tmp_path):
+    # When the third notebook fails, the pool is still sending 4 MB notebooks to the workers it then kills. Stopping
+    # it was a race that hung now and then, so the build runs again and again, three at a time to crowd the cores.
+    root = site(tmp_path)
+    broken = big_notebooks(root, 16, broken=3)
+    with ThreadPoolExecutor(3) as runs:
+        for error, left in runs.map(lambda i: failed_build(root, tmp_path / f"out{i}", 30), range(24)):
+            assert error.startswith(f"error: {broken}: not a valid notebook"), error
+            assert not left
 
 
 def test_a_script_that_builds_with_no_main_guard_builds_once(tmp_path):

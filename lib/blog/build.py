@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from lib.blog.audit import audit, loads_of, own_leaks, secrets
@@ -270,20 +270,35 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    from lib.blog.workers import stop
+    from lib.blog.workers import as_done, stop
 
     jobs = batches(posts)
     blobs = renderer.cache.folder / "blobs" if renderer.cache else None
     start = {"initializer": start_worker, "initargs": (*args, blobs, os.getpid()), "mp_context": renderer.context}
     pool = ProcessPoolExecutor(cores(), **start)
     try:
-        for batch, results in zip(jobs, pool.map(render_in_worker, jobs), strict=True):
+        # Not pool.map: it queues every job at once, and cancels those still queued at the first failure. On Python
+        # 3.11 the pool's thread then fails as it sees the workers killed, before it unblocks the pool's feeder
+        # thread, which was halfway through sending a queued job to them: the build waited for it at exit, forever.
+        done = ((i, job.result()) for i, job in as_done(pool, render_in_worker, [(batch,) for batch in jobs], cores()))
+        for batch, results in zip(jobs, in_order(done), strict=True):
             for post, result in zip(batch, results, strict=True):
                 keep(post, *result)
     except BaseException:
         stop(pool)
         raise
     pool.shutdown()
+
+
+def in_order(done: Iterable[tuple[int, object]]) -> Iterator[object]:
+    """Results numbered 0, 1, 2... from `done`, which gives them as they finish, in their numbers' order: each as
+    soon as all before it are there, so that the cache's log lists the posts in the same order in every build."""
+    waiting, number = {}, 0
+    for i, result in done:
+        waiting[i] = result
+        while number in waiting:
+            yield waiting.pop(number)
+            number += 1
 
 
 def batches(posts: list[Post], size: int = 8) -> list[list[Post]]:

@@ -17,8 +17,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lib.blog.errors import BuildError, blame
 
@@ -26,6 +28,8 @@ try:
     import fcntl
 except ImportError:  # Windows: no forkserver, so no folder to mark
     fcntl = None
+if TYPE_CHECKING:
+    from concurrent.futures import Future  # imported where a pool starts: a build may need none
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WORKERS = 2  # notebooks run at a time
@@ -38,25 +42,34 @@ def run_all(fn: Callable, jobs: dict[Path, tuple], workers: int = WORKERS) -> di
     raises its BuildError (naming the path) and kills the other workers; so does Ctrl-C."""
     if not jobs:
         return {}  # no pool, no worker
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # a tenth of a second to import
+    from concurrent.futures import ProcessPoolExecutor  # a tenth of a second to import
 
-    todo, running, results = list(jobs.items()), {}, {}
+    paths = list(jobs)
     pool = ProcessPoolExecutor(workers, max_tasks_per_child=1, initializer=die_with_parent, initargs=(os.getpid(),))
     try:
-        while todo or running:
-            # Submitted only as a worker frees up, so the pool never holds a queued job to run on after a kill.
-            while todo and len(running) < workers:
-                path, args = todo.pop(0)
-                running[pool.submit(fn, *args)] = path
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for job in done:
-                path = running.pop(job)
-                results[path] = result(job, path)
+        results = {paths[i]: result(job, paths[i]) for i, job in as_done(pool, fn, list(jobs.values()), workers)}
     except BaseException:
         stop(pool)
         raise
     pool.shutdown()
     return {p: results[p] for p in jobs}
+
+
+def as_done(pool, fn: Callable, jobs: list[tuple], limit: int) -> Iterator[tuple[int, Future]]:
+    """Each job's index and its future, done, as each finishes: `fn(*job)` in `pool`, `limit` at a time. A job is
+    submitted only as a worker frees up, so the pool never holds a job waiting for a worker: a job that a stop
+    would have to cancel, or that the pool would go on sending to a worker just killed (see `stop`)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    todo, running = iter(enumerate(jobs)), {}
+    while True:
+        for i, job in islice(todo, limit - len(running)):
+            running[pool.submit(fn, *job)] = i
+        if not running:
+            return
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield running.pop(future), future
 
 
 def result(job, path: Path) -> dict:
@@ -71,12 +84,32 @@ def result(job, path: Path) -> dict:
 
 
 def stop(pool) -> None:
-    "Kill the workers now: waiting for them to finish their cells could take as long as the cells do."
-    for worker in list((pool._processes or {}).values()):  # no public way to reach them before Python 3.14
+    """Kill the workers now: waiting for them to finish their cells could take as long as the cells do. Then shut
+    the pool down, which ends however the workers ended: left to itself, Python 3.11's pool can wait forever on a
+    worker just killed (no public way to reach its workers and pipes before Python 3.14)."""
+    # The pool's feeder thread may be halfway through writing a job into a pipe no worker reads any more. The
+    # pool's thread closes the pipe once it sees the workers dead, which unblocks the feeder; should that thread
+    # fail first, exit would still wait for the feeder, forever.
+    pool._call_queue.cancel_join_thread()
+    # The pool's thread sees a worker dead, fails the jobs, kills the other workers, and ends. Not shutdown() first:
+    # the pool would then stop the orderly way, telling each worker to stop, and could wait forever for one that
+    # it started in place of a worker that finished, blocked on a lock that a killed worker held.
+    manager, waited = pool._executor_manager_thread, 0.0
+    while manager is not None and manager.is_alive():
+        with pool._shutdown_lock:  # which the pool's thread holds while it starts a worker
+            kill(pool)  # each time: it may have started one since
+            if waited >= 1:
+                # Still reading a result that a killed worker never finished sending: with no process left holding
+                # the pipe's writing end, it reads the pipe's end instead, and sees the pool broken.
+                pool._result_queue._writer.close()
+        manager.join(0.05)
+        waited += 0.05
+    pool.shutdown(wait=True)
+
+
+def kill(pool) -> None:
+    for worker in list((pool._processes or {}).values()):
         worker.kill()
-    # Quick now, with nothing queued and the workers dead. Not wait=False: on Python 3.11 the pool's
-    # own thread may still be replacing the worker that failed, and fails if shutdown pulls its state away.
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def die_with_parent(parent: int) -> None:
