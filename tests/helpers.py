@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -112,17 +113,33 @@ def die_with(process, running: list[int], seconds: float) -> bool:
                 os.kill(pid, 9)
 
 
+# Runs the command it is given and writes that command's peak memory (KiB) to the file named first. Linux counts a
+# process's peak from the memory of the process it was forked from: this small one, not the test run's gigabyte.
+PEAK_OF = (
+    "import os, subprocess, sys\n"
+    "process = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(process.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def measured(cmd: list[str], seconds: float, log: Path) -> tuple[int | None, float, int]:
     """Run `cmd` (its output to `log`) for at most `seconds`: (exit status, or None when it was killed for running
     too long, seconds taken, its peak memory in bytes), the memory from the kernel's own count (`wait4`)."""
-    start = time.monotonic()
+    start, peak = time.monotonic(), log.with_suffix(".peak")
     with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    while not (done := os.wait4(process.pid, os.WNOHANG))[0]:
-        if time.monotonic() - start > seconds:
-            process.kill()
-            done = os.wait4(process.pid, 0)
-            break
-        time.sleep(0.05)
-    process.returncode = code = os.waitstatus_to_exitcode(done[1])  # reaped here: Popen must not wait again
-    return (None if code == -9 else code), time.monotonic() - start, done[2].ru_maxrss * 1024
+        process = subprocess.Popen(
+            [sys.executable, "-c", PEAK_OF, str(peak), *cmd],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        code = process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait()
+        return None, time.monotonic() - start, 0
+    memory = int(peak.read_text()) * 1024 if peak.exists() else 0
+    return (None if code == -9 else code), time.monotonic() - start, memory
