@@ -52,9 +52,10 @@ handouts: $(STAMP) ## Write the student notebooks (exercises open) into _noteboo
 teacher: $(STAMP) ## Write _teacher/ (keep it private): answer keys, the site with answers, how to grade
 	$(PY) -m lib.blog teacher --out _teacher
 
-grade: $(STAMP) data ## Run submitted student notebooks: make grade SUBMISSIONS=folder/ [KEY=...] -> _grades/
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder/ [KEY=_notebooks/...ipynb]"; exit 2; }
-	$(PY) -m lib.blog grade "$(SUBMISSIONS)" $(if $(KEY),--key "$(KEY)") --out _grades
+grade: $(STAMP) data ## Grade student notebooks, each in a sandbox: make grade SUBMISSIONS=folder/ [KEY=...] [JOBS=n] -> _grades/<post>/
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder/ [KEY=_notebooks/...ipynb] [JOBS=n] [NO_SANDBOX=1]"; exit 2; }
+	$(PY) -m lib.blog grade "$(SUBMISSIONS)" $(if $(KEY),--key "$(KEY)") $(if $(JOBS),--jobs $(JOBS)) \
+		$(if $(NO_SANDBOX),--no-sandbox) --out _grades
 
 serve: $(STAMP) ## Serve _site on http://127.0.0.1:4000/<baseurl>/ (HOST=, PORT= to change) and rebuild on changes
 	$(PY) -m lib.blog serve --host $(HOST) --port $(PORT)

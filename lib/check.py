@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import re
 from dataclasses import dataclass
 
 RESULT_MIME = "application/vnd.blog.check-result+json"  # what `make grade` reads from a check cell's outputs
@@ -111,9 +112,31 @@ def shape_text(shape) -> str:
     return "() (a single number)" if not len(shape) else f"({shape[0]},)" if len(shape) == 1 else str(tuple(shape))
 
 
+def same_kind(array, want: str | None):
+    """`array` as the kind of number the key's answer is, where no value changes: 1.0 for an integer
+    answer is 1, and 3 for a float answer is 3.0. Anything else stays as it is and fails by its kind."""
+    import numpy as np
+
+    kind = array.dtype.kind
+    if want is None or kind == want or array.size == 0:
+        return array
+    if want in "iu" and kind == "b":
+        return array.astype(np.int64)
+    if want in "iu" and kind == "f" and np.isfinite(array).all() and (array == np.rint(array)).all():
+        return array.astype(np.int64)
+    if want == "f" and kind in "iub":
+        return array.astype(np.float64)
+    return array
+
+
+def type_name(value) -> str:
+    return getattr(value, "type_name", type(value).__name__)
+
+
 def compare(name: str, value, expect: dict) -> tuple[str, str]:
     "(status, what is wrong) of a value against an expectation. A known mistake's hint comes first."
     array = as_array(value)
+    array = None if array is None else same_kind(array, expect.get("dtype"))
     near = {text_digest(name, value)} if array is None else near_digests(name, array, expect.get("tol", 1e-4))
     if expect["digest"] in near:
         return "pass", ""
@@ -123,7 +146,7 @@ def compare(name: str, value, expect: dict) -> tuple[str, str]:
     if "shape" not in expect:
         return "fail", f"expected a {expect['type']} with another value"
     if array is None:
-        return "fail", f"expected numbers (a tensor, array or number), got a {type(value).__name__}"
+        return "fail", f"expected numbers (a tensor, array or number), got a {type_name(value)}"
     if list(array.shape) != expect["shape"]:
         return "fail", f"expected a shape of {shape_text(expect['shape'])}, got {shape_text(array.shape)}"
     kinds = KINDS[expect["dtype"]], KINDS[array.dtype.kind]
@@ -135,6 +158,67 @@ def compare(name: str, value, expect: dict) -> tuple[str, str]:
 
 class Undefined:
     "A name the student's cells have not defined: the answer cell was not run, or raised before it."
+
+
+# Grading carries a student's values out of the sandbox as plain data (JSON), never as pickles or objects, and
+# compares them outside it. Arrays bigger than this are not carried: no exercise asks for one.
+WIRE_ELEMENTS = 1_000_000
+WIRE_TEXT = 100_000
+DTYPE = re.compile(r"[<>|=]?[biufc][1-9][0-6]?")
+
+
+class Shown:
+    "A value that is neither text nor numbers, as the sandbox saw it: its type's name and its repr."
+
+    def __init__(self, type_name: str, text: str):
+        self.type_name, self.text = type_name, text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def to_wire(value) -> dict:
+    "A student's value as JSON-able data: what leaves the sandbox."
+    if value is ... or value is Undefined:
+        return {"missing": "ellipsis" if value is ... else "undefined"}
+    if isinstance(value, str):
+        return {"text": value[:WIRE_TEXT]}
+    array = as_array(value)
+    if array is None:
+        return {"repr": repr(value)[:WIRE_TEXT], "type": type(value).__name__[:200]}
+    if array.size > WIRE_ELEMENTS:
+        return {"too_big": list(array.shape)}
+    flat = array.ravel()
+    data = [[z.real, z.imag] for z in flat.tolist()] if array.dtype.kind == "c" else flat.tolist()
+    return {"array": {"dtype": array.dtype.str, "shape": list(array.shape), "data": data}}
+
+
+def from_wire(data):
+    "The value `to_wire` described, checked as untrusted input: a ValueError where it is malformed."
+    import numpy as np
+
+    if not isinstance(data, dict) or len(data) not in (1, 2):
+        raise ValueError("not a value")
+    if data.get("missing") in ("ellipsis", "undefined"):
+        return ... if data["missing"] == "ellipsis" else Undefined
+    if isinstance(data.get("text"), str):
+        return data["text"]
+    if isinstance(data.get("repr"), str) and isinstance(data.get("type"), str):
+        return Shown(data["type"], data["repr"])
+    if isinstance(data.get("too_big"), list):
+        return Shown("array too large to grade", "")
+    found = data.get("array")
+    if not isinstance(found, dict) or not DTYPE.fullmatch(str(found.get("dtype"))):
+        raise ValueError("not a value")
+    shape, items = found.get("shape"), found.get("data")
+    if not (isinstance(shape, list) and all(type(n) is int and 0 <= n <= WIRE_ELEMENTS for n in shape)):
+        raise ValueError("not a shape")
+    if not isinstance(items, list) or len(items) != int(np.prod(shape)) or len(items) > WIRE_ELEMENTS:
+        raise ValueError("the data does not fit the shape")
+    dtype = np.dtype(found["dtype"])
+    if dtype.kind == "c":
+        items = [complex(*z) for z in items]
+    return np.array(items, dtype=dtype).reshape(shape)
 
 
 def answer_of(name: str, namespace: dict):

@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", type=Path, default=Path("."))
     p.add_argument("--key", type=Path, help="the answer key (default: the one post with exercises)")
     p.add_argument("--out", type=Path, default=Path("_grades"))
-    p.add_argument("--timeout", type=int, default=60, help="seconds each cell may take")
+    p.add_argument("--timeout", type=float, default=60, help="seconds each cell may take")
+    p.add_argument("--total", type=float, help="seconds a whole notebook may take (default: from the key)")
+    p.add_argument("--jobs", type=int, default=0, help="submissions at a time (default: one per core)")
+    p.add_argument("--no-sandbox", action="store_true", help="run the notebooks unconfined: only ones you trust")
     for name, text in (("lint", "lint what notebooks publish"), ("check", "run notebooks afresh, compare outputs")):
         p = sub.add_parser(name, help=text)
         p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: _notebooks/*.ipynb)")
@@ -125,7 +128,7 @@ def run_teacher(args) -> int:
 
 def run_grade(args) -> int:
     from lib.blog.execute import notebooks
-    from lib.blog.grade import grade
+    from lib.blog.grade import Settings, grade
     from lib.blog.handout import has_exercises
     from lib.blog.nbfile import load
 
@@ -133,6 +136,6 @@ def run_grade(args) -> int:
     if len(keys) != 1:
         found = ", ".join(str(k) for k in keys) or "none"
         raise BuildError(args.root / "_notebooks", f"name the answer key with --key (posts with exercises: {found})")
-    rows = grade(args.submissions, keys[0], args.out, args.timeout)
-    print(f"Graded {len(rows)} notebook(s) against {keys[0]}: {args.out / 'gradebook.csv'}")
+    settings = Settings(timeout=args.timeout, jobs=args.jobs, sandboxed=not args.no_sandbox, whole=args.total)
+    grade(args.submissions, keys[0], args.out, settings, progress=True)
     return 0

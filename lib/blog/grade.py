@@ -1,181 +1,324 @@
-"""`make grade SUBMISSIONS=folder/`: run each submitted student notebook, write a gradebook and feedback.
+"""`make grade SUBMISSIONS=folder/`: run each submitted student notebook in a sandbox, grade it outside.
 
-Each submission runs headlessly in a process of its own, with a time limit on every cell and one on the
-whole notebook, so a notebook that is not JSON, raises, loops forever or kills its own process costs
-that student's row and nothing else. Cells that raise do not stop the run: later exercises still count.
+Every submission is hostile until proven otherwise. Its code cells run in order in a bubblewrap sandbox
+(`sandbox.py`, `grade_run.py`) with a time limit on each cell and one on the whole notebook that comes
+from the answer key, not from the submission, so no student can stretch it. A cell that raises or runs
+too long is noted and the cells after it still run. The sandbox hands back data only: the values of the
+names the key checks, as they stand after each cell from the exercise to the next exercise (an answer in
+a new cell below counts) and at the end of the notebook, wherever the student computed them. The grader
+compares those values with the key's
+expectations in its own process. A student's own check cells never run; redefining `check`, printing a
+fake result or exiting early changes nothing but that student's values.
 
-The checks are the answer key's, not the student's: every check cell in a submission is dropped, and
-the key's check cells (with the expected answers, see handout.py) go back in after the exercises they
-check. A student who edits or deletes a check cell changes nothing.
-
-Written into the output folder (default `_grades/`): `gradebook.csv` (one row per student file, each
-exercise's result, the total) and `feedback/<student>.md`, a short note per student.
+Points: one per check (a `check(...)` call of the key), so a two-part exercise gives partial credit.
+Exercises with no checks (written answers, open tasks) are marked by hand in `rubric.csv`, and their
+points merge into the gradebook on the next run. Each run writes `<out>/<assignment>/` afresh (the
+rubric's marks are kept): `gradebook.csv`, `canvas.csv`, `moodle.csv`, `rubric.csv` and `feedback/`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-import signal
-import subprocess
-import sys
+import select
+import shutil
+import tempfile
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
-from lib.blog.handout import is_check, student_notebook
+from lib.blog.gradebook import Row, student_ids, write_results
+from lib.blog.handout import exercises, expectations, is_check, student_notebook
 from lib.blog.nbfile import load
-from lib.check import RESULT_MIME
+from lib.blog.sandbox import Limits, check_bwrap, slot_uid, start
+from lib.check import Undefined, from_wire, verdict
 
-STARTUP = 120  # seconds a notebook may take beyond its cells' limits: starting Python, importing the kernel
+STARTUP = 120  # seconds a notebook may take beyond its cells: starting Python, importing torch and fastai
+CHANNEL_CAP = 64 << 20  # bytes of values a sandbox may send back
 
 
-def key_checks(key: Path) -> list[str]:
-    "The source of each exercise's check cell in the student notebook made from the key, in order."
+@dataclass
+class Exercise:
+    number: int
+    label: str
+    checks: list[dict]  # the key's expectations, one per check; none: marked by hand (rubric.csv)
+    written: bool = False
+
+    @property
+    def grade_id(self) -> str:
+        return f"exercise-{self.number}"
+
+
+@dataclass
+class Assignment:
+    key: Path
+    name: str
+    title: str
+    exercises: list[Exercise]
+    markdown: set[str]  # the student notebook's markdown cells: what tells the right notebook from another
+    code_cells: int
+
+    @property
+    def max_points(self) -> int:
+        return sum(len(e.checks) for e in self.exercises)
+
+
+def assignment(key: Path) -> Assignment:
+    "What grading needs of an answer key: its exercises and the expectations its checks recorded."
     _, nb = load(key)
-    student = student_notebook(nb, key)
-    found = [c.source for c in student.cells if is_check(c)]
+    student, found = student_notebook(nb, key), []
+    for k, (i, j) in enumerate(exercises(nb), 1):
+        checks = expectations(nb.cells[j], key, j + 1) if j is not None else []
+        found.append(Exercise(k, f"Exercise {k}", checks, nb.cells[i].cell_type == "markdown"))
     if not found:
-        raise BuildError(key, "has no exercise with checks to grade")
+        raise BuildError(key, "has no exercises to grade")
+    texts = {c.source.strip() for c in student.cells if c.cell_type == "markdown" and c.source.strip()}
+    heading = next((t.splitlines()[0] for t in sorted(texts) if t.startswith("# ")), "")
+    title = heading.lstrip("# ").strip().strip("\"'") or key.stem  # a fastpages title may be quoted YAML
+    code = sum(c.cell_type == "code" for c in student.cells)
+    return Assignment(key, key.stem, title, found, texts, code)
+
+
+@dataclass
+class Outcome:
+    "What one submission's run gave: values per exercise, problems, written answers."
+
+    values: dict[int, dict[str, object]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    written: dict[int, str] = field(default_factory=dict)
+    wrong_notebook: bool = False
+
+
+def source_of(cell: dict) -> str:
+    text = cell.get("source", "")
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def exercise_cells(cells: list[dict], work: Assignment) -> dict[int, int]:
+    "Index of each exercise's cell in a submission: by nbgrader's grade_id, else the k-th `exercise` tag."
+    by_id = {}
+    for i, cell in enumerate(cells):
+        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+        if isinstance(grade_id, str):
+            by_id.setdefault(grade_id, i)
+    tagged = [i for i, c in enumerate(cells) if "exercise" in (c.get("metadata", {}).get("tags") or [])]
+    found = {}
+    for k, e in enumerate(work.exercises):
+        at = by_id.get(e.grade_id, tagged[k] if k < len(tagged) else None)
+        if at is not None:
+            found[e.number] = at
     return found
 
 
-def graded_cells(cells: list[dict], checks: list[str]) -> list[dict]:
-    """The submission's cells with its check cells replaced by the key's: each goes after the k-th exercise
-    cell (tagged `exercise`), or at the end when the student removed that exercise."""
-    kept = [c for c in cells if not is_check(c)]
-    spots = [i for i, c in enumerate(kept) if "exercise" in c.get("metadata", {}).get("tags", [])]
-    for k in reversed(range(len(checks))):
-        at = spots[k] + 1 if k < len(spots) else len(kept)
-        cell = {"cell_type": "code", "source": checks[k], "metadata": {"grade_id": k}, "outputs": []}
-        kept.insert(at, cell)
-    return kept
+def job_of(cells: list[dict], work: Assignment, timeout: float) -> dict:
+    """The harness's job: the code cells to run (the student's check cells left out: the key's checks are
+    compared outside), and each checked exercise's span of them: from its cell to the next exercise's."""
+    spots = exercise_cells(cells, work)
+    run = [i for i, c in enumerate(cells) if c.get("cell_type") == "code" and not is_check(c)]
+    position = lambda at: next((n for n, i in enumerate(run) if i >= at), len(run))  # noqa: E731
+    spans = []
+    for e in (e for e in work.exercises if e.checks):
+        first = position(spots[e.number]) if e.number in spots else 0
+        later = [spots[x.number] for x in work.exercises if x.number > e.number and x.number in spots]
+        stop = position(min(later)) if later else len(run)
+        spans.append([e.number, first, max(stop, first + 1), [c["name"] for c in e.checks]])
+    cells_out = [{"number": i + 1, "source": source_of(cells[i])} for i in run]
+    return {"cells": cells_out, "spans": spans, "timeout": timeout}
 
 
-def run_one(cells: list[dict], folder: str, timeout: int) -> dict:
-    """In the grading process: run the code cells in order; a cell that raises is noted and the run goes on.
-    A cell that times out ends the run, since it may still be running. Returns each check's results."""
-    from execnb.shell import CaptureShell
+def looks_wrong(cells: list[dict], work: Assignment) -> bool:
+    "A notebook with none of the exercise cells and few of the assignment's texts is another notebook."
+    texts = {source_of(c).strip() for c in cells if c.get("cell_type") == "markdown"}
+    shared = len(texts & work.markdown) / max(1, len(work.markdown))
+    return not exercise_cells(cells, work) and shared < 0.25
 
-    os.chdir(folder)
-    shell, results, errors = CaptureShell(mpl_format=None), {}, []
-    for number, cell in enumerate(cells, 1):
-        if cell["cell_type"] != "code":
+
+def written_answers(cells: list[dict], work: Assignment) -> dict[int, str]:
+    spots = exercise_cells(cells, work)
+    return {e.number: source_of(cells[spots[e.number]]) for e in work.exercises if not e.checks and e.number in spots}
+
+
+def read_channel(proc, fd: int, deadline: float) -> tuple[bytes, str | None]:
+    "What the sandbox sent until it ended, the deadline passed or the cap was reached; and why it stopped early."
+    chunks, size = [], 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b"".join(chunks), "ran past the time limit for the whole notebook and was stopped"
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if not ready:
             continue
-        outputs = shell.run("".join(cell["source"]), timeout=timeout)
-        if isinstance(shell.exc, TimeoutError):
-            errors.append(f"cell {number} ran longer than {timeout} s; the notebook was stopped there")
-            break
-        if shell.exc is not None:
-            errors.append(f"cell {number} raised {type(shell.exc).__name__}: {first_line(shell.exc)}")
-        if "grade_id" in cell["metadata"]:
-            found = [o["data"][RESULT_MIME] for o in outputs if RESULT_MIME in o.get("data", {})]
-            results[cell["metadata"]["grade_id"]] = found
-    return {"results": results, "errors": errors}
+        data = os.read(fd, 1 << 16)
+        if not data:
+            return b"".join(chunks), None
+        size += len(data)
+        if size > CHANNEL_CAP:
+            return b"".join(chunks), "sent back more data than a grade needs and was stopped"
+        chunks.append(data)
 
 
-def first_line(error: BaseException) -> str:
-    return next(iter(str(error).splitlines()), "")
+def parse_lines(data: bytes, work: Assignment, outcome: Outcome) -> bool:
+    "Read the harness's lines into `outcome`, trusting none of them; whether the run reached its end."
+    done, by_number = False, {e.number: e for e in work.exercises}
+    end_values: dict[int, dict] = {}
+    for line in data.splitlines():
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(message, dict):
+            continue
+        if isinstance(message.get("problem"), str) and len(outcome.problems) < 50:
+            outcome.problems.append(message["problem"][:500])
+        done = done or message.get("done") is True
+        exercise, values = by_number.get(message.get("exercise")), message.get("values")
+        if exercise is None or not isinstance(values, dict):
+            continue
+        store = outcome.values if message.get("when") == "span" else end_values
+        store[exercise.number] = {c["name"]: decoded(values.get(c["name"])) for c in exercise.checks}
+    for number, values in end_values.items():  # the end of the notebook, for names still open where the exercise ended
+        now = outcome.values.setdefault(number, {})
+        for name, value in values.items():
+            if any(now.get(name, Undefined) is missing for missing in (Undefined, ...)):
+                now[name] = value
+    return done
 
 
-def child() -> None:
-    "Entry point of a grading process: the job as JSON on stdin, the outcome as JSON on the last stdout line."
-    job = json.loads(sys.stdin.read())
-    outcome = run_one(job["cells"], job["folder"], job["timeout"])
-    # Straight to the file descriptor: a cell that timed out may still hold sys.stdout captured.
-    os.write(1, ("\n" + json.dumps(outcome) + "\n").encode())
-    os._exit(0)  # a timed-out cell may still be running in a thread: do not wait for it
-
-
-def run_submission(path: Path, checks: list[str], folder: Path, timeout: int) -> dict:
-    "The outcome of one submission, whatever the notebook does."
+def decoded(data):
     try:
-        _, nb = load(path, validate=False)
-    except BuildError as e:
-        return {"results": {}, "errors": [f"not a notebook this can run: {e}"]}
-    cells = graded_cells(nb["cells"], checks)
-    job = json.dumps({"cells": cells, "folder": str(folder), "timeout": timeout})
-    limit = timeout * sum(c["cell_type"] == "code" for c in cells) + STARTUP
-    command = [sys.executable, "-c", "from lib.blog.grade import child; child()"]
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, start_new_session=True)  # fmt: skip
-    try:
-        out, _ = proc.communicate(job, timeout=limit)
-    except subprocess.TimeoutExpired:
-        out = ""
-    finally:
-        kill_group(proc)
-    try:
-        return json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError):  # killed, exited early, or printed over our line
-        return {"results": {}, "errors": [f"the notebook's process ended without a result (exit {proc.returncode})"]}
+        return Undefined if data is None else from_wire(data)
+    except (ValueError, TypeError, OverflowError, MemoryError):
+        return Undefined
 
 
-def kill_group(proc) -> None:
-    "The process and anything it started (a kernel, a child a student's cell spawned)."
+@dataclass
+class Settings:
+    timeout: float = 60  # seconds a cell may take
+    jobs: int = 0  # submissions at a time; 0: one per core
+    sandboxed: bool = True
+    limits: Limits = field(default_factory=Limits)
+    whole: float | None = None  # seconds the whole notebook may take; None: from the key
+
+    def total(self, work: Assignment) -> float:
+        "The wall-clock limit of one submission: the key's code cells at the cell limit, whatever the student adds."
+        return self.whole or STARTUP + self.timeout * max(1, work.code_cells)
+
+
+def feed(proc, text: str) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.stdin.write(text.encode())
+        proc.stdin.close()
+    except OSError:  # the sandbox ended before it read its job; its exit says why
+        pass
+
+
+def end(proc) -> None:
+    "The sandbox and all it started. bwrap's own init takes the sandbox's processes with it."
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, 9)
     except ProcessLookupError:
         pass
     proc.wait()
 
 
-def verdicts(outcome: dict, n: int) -> list[tuple[str, list[str]]]:
-    "(status, messages) of each of `n` exercises."
+def run_submission(path: Path, work: Assignment, root: Path, settings: Settings, slot: int) -> Outcome:
+    "The outcome of one submission, whatever its notebook does."
+    outcome = Outcome()
+    try:
+        _, nb = load(path, validate=False)
+        cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
+    except BuildError as e:
+        outcome.problems.append(f"not a notebook this can run: {e.message}")
+        return outcome
+    outcome.wrong_notebook = looks_wrong(cells, work)
+    outcome.written = written_answers(cells, work)
+    read_end, write_end = os.pipe()
+    job = job_of(cells, work, settings.timeout) | {"uid": slot_uid(slot, settings.sandboxed), "fd": write_end}
+    folder, proc = Path(tempfile.mkdtemp(prefix="grade-")), None
+    try:
+        proc = start(root, settings.limits, settings.sandboxed, write_end, folder)
+        os.close(write_end)
+        write_end = None
+        feed(proc, json.dumps(job))
+        data, stopped = read_channel(proc, read_end, time.monotonic() + settings.total(work))
+    finally:
+        os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)
+        end(proc)
+        shutil.rmtree(folder, ignore_errors=True)
+    done = parse_lines(data, work, outcome)
+    if stopped or not done:
+        why = stopped or f"ended before its last cell (exit {proc.returncode})"
+        outcome.problems.append(f"the notebook {why}; the values it had computed by then were graded")
+    return outcome
+
+
+def score(work: Assignment, outcome: Outcome) -> list[tuple[Exercise, list[tuple[int, str]]]]:
+    "(exercise, [(points, message) per check]) for the checked exercises, compared here, in the grader."
     found = []
-    for k in range(n):
-        results = outcome["results"].get(str(k), outcome["results"].get(k))
-        if results is None:
-            found.append(("not run", [f"Exercise {k + 1}: its checks did not run (see the problems below)."]))
-        elif not results:
-            found.append(("error", [f"Exercise {k + 1}: its checks raised an error before they could say anything."]))
-        else:
-            statuses = [r["status"] for r in results]
-            status = "pass" if set(statuses) == {"pass"} else "unanswered" if "unanswered" in statuses else "fail"
-            found.append((status, [r["message"] for r in results]))
+    for e in (e for e in work.exercises if e.checks):
+        values, marks = outcome.values.get(e.number, {}), []
+        for expect in e.checks:
+            value = values.get(expect["name"], Undefined)
+            said = verdict(e.label, expect["name"], value, expect | {"label": e.label})
+            marks.append((int(said.status == "pass"), said.message))
+        found.append((e, marks))
     return found
 
 
-def feedback(name: str, rows: list[tuple[str, list[str]]], errors: list[str]) -> str:
-    lines = [f"# Feedback: {name}", "", f"{sum(s == 'pass' for s, _ in rows)} of {len(rows)} exercises correct.", ""]
-    lines += [f"- {' '.join(messages)}" for _, messages in rows]
-    lines += ["", "Problems while running your notebook:", *[f"- {e}" for e in errors]] if errors else []
-    return "\n".join(lines) + "\n"
-
-
-def student_name(path: Path, folder: Path) -> str:
-    return path.relative_to(folder).with_suffix("").as_posix().replace("/", "__")
-
-
-def grade(submissions: Path, key: Path, out: Path, timeout: int = 60, log=print) -> list[list[str]]:
-    "Grade every .ipynb under `submissions` against `key`; write the gradebook and feedback into `out`."
-    checks = key_checks(key)
-    paths = sorted(p for p in submissions.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+def grade(
+    submissions: Path, key: Path, out: Path, settings: Settings | None = None, log=print, progress=False
+) -> list[Row]:
+    """Grade every .ipynb under `submissions` against `key`; write `out/<assignment>/`. Returns the rows."""
+    settings = settings or Settings()
+    if settings.sandboxed:
+        check_bwrap()
+    work, root = assignment(key), Path(__file__).resolve().parents[2]
+    paths = sorted(p for p in submissions.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file())
     if not paths:
         raise BuildError(submissions, "holds no .ipynb files to grade")
-    with ThreadPoolExecutor(2) as pool:
-        outcomes = list(pool.map(lambda p: run_submission(p, checks, key.parent.resolve(), timeout), paths))
-    header = ["student file", *[f"exercise {k}" for k in range(1, len(checks) + 1)], "total", "out of"]
-    rows = []
-    for path, outcome in zip(paths, outcomes, strict=True):
-        name, found = student_name(path, submissions), verdicts(outcome, len(checks))
-        write_atomic(out / "feedback" / f"{name}.md", feedback(name, found, outcome["errors"]).encode())
-        rows.append(
-            [
-                path.relative_to(submissions).as_posix(),
-                *[s for s, _ in found],
-                str(sum(s == "pass" for s, _ in found)),
-                str(len(checks)),
-            ]
-        )
-        log(f"  graded {path}: {rows[-1][-2]}/{len(checks)}")
-    table = io.StringIO()
-    csv.writer(table).writerows([header, *rows])
-    write_atomic(out / "gradebook.csv", table.getvalue().encode())
+    outcomes = run_all(paths, work, root, settings, progress)
+    ids = student_ids([p.relative_to(submissions) for p in paths])
+    rows = [
+        Row(s, p.relative_to(submissions).as_posix(), score(work, o), o)
+        for s, p, o in zip(ids, paths, outcomes, strict=True)
+    ]
+    folder = write_results(out / work.name, work, rows)
+    for row in rows:
+        log(f"  graded {row.file}: {row.points(work)}/{row.max_points(work)}")
+    log(f"Graded {len(rows)} notebook(s) against {key}: {folder / 'gradebook.csv'}")
     return rows
+
+
+def run_all(paths: list[Path], work: Assignment, root: Path, settings: Settings, progress: bool) -> list[Outcome]:
+    "Each submission in a sandbox of its own, as many at a time as `settings.jobs` (default: one per core)."
+    from tqdm import tqdm
+
+    jobs = settings.jobs or os.cpu_count() or 1
+    slots, lock = list(range(jobs)), threading.Lock()
+    bar = tqdm(total=len(paths), unit="notebook", desc="Grading", disable=not progress, smoothing=0)
+
+    def one(path: Path) -> Outcome:
+        with lock:
+            slot = slots.pop()
+        try:
+            return run_submission(path, work, root, settings, slot)
+        finally:
+            with lock:
+                slots.append(slot)
+                bar.update()
+
+    with ThreadPoolExecutor(jobs) as pool:
+        found = list(pool.map(one, paths))
+    bar.close()
+    return found
 
 
 TEACHER_README = """# The teacher's folder
@@ -184,10 +327,12 @@ Written by `make teacher`; keep it to yourself (it is outside `_site` and ignore
 
 - `answer-keys/`: each post with exercises as written, answers and outputs included.
 - `site/`: the whole blog with every answer shown, the teacher's guide with its answers too.
-  Open `site/index.html`, or serve it: `python -m http.server -d {out}/site 8000`.
+  Read it at its own address, under the blog's baseurl: `make serve-teacher` (or
+  `python -m lib.blog serve --site {out}/site --no-build`), then open the address it prints.
 - Grading: collect the students' notebooks in one folder and run
   `make grade SUBMISSIONS=that/folder/` in the repository (one key: {keys}).
-  It writes `_grades/gradebook.csv` and `_grades/feedback/<student>.md`.
+  It writes `_grades/<assignment>/`: `gradebook.csv`, `canvas.csv`, `moodle.csv`, `rubric.csv`
+  and `feedback/<student>.md`.
 """
 
 
