@@ -27,9 +27,10 @@ BOKEH := $(VENDOR)/bokehjs@3.9.2
 BOKEH_BUILDS := bokeh bokeh-gl bokeh-widgets bokeh-tables bokeh-mathjax
 HOST ?= 127.0.0.1
 PORT ?= 4000
+TEACHER_PORT ?= 4001
 
 .DEFAULT_GOAL := help
-.PHONY: help site slides handouts teacher grade serve execute vendor test test-lib test-notebooks lint format data lab bench class-times golden audit clean
+.PHONY: help site slides handouts teacher grade classroom serve serve-teacher class-lab execute vendor test test-lib test-notebooks lint format data lab bench class-times golden audit clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -56,6 +57,9 @@ grade: $(STAMP) data ## Grade student notebooks, each in a sandbox: make grade S
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder/ [KEY=_notebooks/...ipynb] [JOBS=n] [NO_SANDBOX=1]"; exit 2; }
 	$(PY) -m lib.blog grade "$(SUBMISSIONS)" $(if $(KEY),--key "$(KEY)") $(if $(JOBS),--jobs $(JOBS)) \
 		$(if $(NO_SANDBOX),--no-sandbox) --out _grades
+
+classroom: $(STAMP) ## GitHub Classroom: the assignment's template repository, graded on each push -> _classroom/<post>/ [KEY=...]
+	$(PY) -m lib.blog classroom $(if $(KEY),--key "$(KEY)") --out _classroom
 
 serve: $(STAMP) ## Serve _site on http://127.0.0.1:4000/<baseurl>/ (HOST=, PORT= to change) and rebuild on changes
 	$(PY) -m lib.blog serve --host $(HOST) --port $(PORT)
@@ -87,8 +91,15 @@ test-notebooks: data ## Lint the notebooks, run them (nbdev-test), and check fre
 # Jupyter refuses to start as root without --allow-root (containers, classroom machines set up as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(STAMP) ## JupyterLab on the notebooks, with the project's environment (HOST=0.0.0.0: the classroom network)
+lab: $(STAMP) ## JupyterLab on the notebooks (answer keys included: the author's lab, not the class's)
 	$(VENV)/bin/jupyter lab --notebook-dir=_notebooks --ServerApp.ip=$(HOST) $(ALLOW_ROOT)
+
+class-lab: $(STAMP) data ## JupyterLab for a class: only the student notebooks, copied into _class/ (HOST=0.0.0.0: the room)
+	$(PY) -m lib.blog class --out _class
+	$(VENV)/bin/jupyter lab --notebook-dir=_class --ServerApp.ip=$(HOST) $(ALLOW_ROOT)
+
+serve-teacher: $(STAMP) ## Serve _teacher/site (make teacher first) under the blog's baseurl, on TEACHER_PORT (4001)
+	$(PY) -m lib.blog serve --out _teacher/site --no-build --host $(HOST) --port $(TEACHER_PORT)
 
 bench: $(STAMP) data ## Speed figures, measured side by side in one run
 	$(PY) -m lib.bench

@@ -13,6 +13,8 @@
    nbconvert rendering its notebooks.
 7. A big site: 1,000 markdown posts and 100 notebooks, cold, warm, one post edited, peak memory; the
    markdown posts alone against Jekyll (when installed).
+8. Grading a class: submissions of the broadcasting post graded per minute, each in its bubblewrap
+   sandbox against unconfined (`--no-sandbox`), rounds taken in turn (`python -m lib.bench grading`).
 
 Each figure is the best of a few runs (the least disturbed one). Nothing here asserts a
 speed; the numbers are for reading.
@@ -349,6 +351,32 @@ def bench_scale() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def bench_grading(students: int = 8, rounds: int = 2) -> None:
+    from lib.blog.grade import Settings, grade
+    from lib.blog.handout import student_path
+
+    if shutil.which("bwrap") is None:
+        print("\nGrading: skipped, bubblewrap (bwrap) is not installed")
+        return
+    key = ROOT / "_notebooks" / "2021-08-20-pytorch-broadcasting.ipynb"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "in"
+        folder.mkdir()
+        for n in range(students):
+            shutil.copy(student_path(ROOT, key), folder / f"student{n:02}.ipynb")
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(rounds):
+            for sandboxed in (True, False):  # in turn, so that a slow spell of the machine hits both
+                start = time.perf_counter()
+                grade(folder, key, Path(tmp) / "out", Settings(sandboxed=sandboxed), log=lambda _: None)
+                times[sandboxed].append(time.perf_counter() - start)
+    per_minute = {mode: students * 60 / min(t) for mode, t in times.items()}
+    print(f"\nGrading {students} submissions of the broadcasting post, {os.cpu_count()} at a time (best of {rounds})")
+    print(f"  unconfined (--no-sandbox)  {per_minute[False]:6.1f} submissions/min")
+    print(f"  sandboxed (bwrap)          {per_minute[True]:6.1f} submissions/min", end="")
+    print(f"  cost of the sandbox: {(1 - per_minute[True] / per_minute[False]) * 100:+.1f}% (goal: at most 10%)")
+
+
 BENCHES = {
     "loading": bench_loading,
     "broadcasting": bench_broadcasting,
@@ -357,6 +385,7 @@ BENCHES = {
     "scale": bench_scale,
     "execute": bench_execute,
     "class": bench_class,
+    "grading": bench_grading,
 }
 
 

@@ -120,6 +120,8 @@ def same_kind(array, want: str | None):
     kind = array.dtype.kind
     if want is None or kind == want or array.size == 0:
         return array
+    if want == "b" and kind in "iu" and ((array == 0) | (array == 1)).all():
+        return array.astype(bool)
     if want in "iu" and kind == "b":
         return array.astype(np.int64)
     if want in "iu" and kind == "f" and np.isfinite(array).all() and (array == np.rint(array)).all():

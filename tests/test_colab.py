@@ -76,3 +76,18 @@ def test_on_colab_the_cell_installs_lib(tmp_path):
     where = subprocess.run([str(python), "-c", "import lib, lib.blog; print(lib.__file__)"], cwd=tmp_path, env=CLEAN,
                            capture_output=True, text=True, check=True)  # fmt: skip
     assert Path(where.stdout.strip()).is_relative_to(tmp_path / "venv")
+
+
+def test_on_colab_where_lib_is_installed_the_cell_installs_nothing_again(tmp_path):
+    "Run All a second time on Colab: lib is there from the first run, and pip does not run (its source is gone)."
+    done = run_cell(sys.executable, tmp_path, COLAB_RELEASE_TAG="release-colab-test", BLOG_LIB_SOURCE="/no-such-source")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+@pytest.mark.slow
+def test_when_pip_fails_the_cell_says_why(tmp_path):
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    done = run_cell(tmp_path / "venv" / "bin" / "python", tmp_path, BLOG_LIB_SOURCE=str(tmp_path / "no-such-source"))
+    assert done.returncode != 0
+    assert "pip could not install this blog's lib from" in done.stderr and "no-such-source" in done.stderr
+    assert "does not exist" in done.stderr  # pip's own reason, shown

@@ -17,7 +17,7 @@ from lib.blog.audit import notebook_text, page_text
 from lib.blog.errors import BuildError
 from lib.blog.execute import execute, run_fresh
 from lib.blog.grade import Settings, grade, teacher_folder
-from lib.blog.handout import is_solution, solution_lines, student_bytes, student_notebook
+from lib.blog.handout import is_solution, solution_lines, student_bytes, student_notebook, write_handouts
 from lib.check import expectation, verdict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
@@ -274,3 +274,15 @@ def test_the_public_site_has_no_answer_key(public_site):
         "pytorch-broadcasting-student.ipynb",
         "ten-digit-baseline-student.ipynb",
     ]
+
+
+def test_the_class_lab_folder_holds_the_student_notebooks_and_keeps_the_class_work(tmp_path):
+    from lib.blog.handout import class_folder
+
+    root = key_site(tmp_path).parents[1]
+    write_handouts(root, [root / "_notebooks/2020-01-01-post.ipynb"], **quiet)
+    [copy] = class_folder(root, tmp_path / "class", **quiet)
+    assert copy.read_bytes() == (root / "_notebooks/_student/2020-01-01-post.ipynb").read_bytes()
+    assert "np.mean" not in copy.read_text()
+    copy.write_text("the class's own work")
+    assert class_folder(root, tmp_path / "class", **quiet) == [] and copy.read_text() == "the class's own work"

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -369,3 +370,66 @@ def test_without_bwrap_grading_stops_and_says_how_to_install_it(tmp_path, key, m
 def test_no_sandbox_grades_unconfined_only_when_asked(tmp_path, key):
     rows = graded(tmp_path, key, {"alice.ipynb": submission(key, RIGHT)}, Settings(timeout=10, sandboxed=False))
     assert rows["alice.ipynb"]["total"] == "4"
+
+
+# GitHub Classroom: the template repository and what its workflow runs on each push
+
+
+@pytest.fixture(scope="module")
+def classroom(key, tmp_path_factory) -> Path:
+    from lib.blog.classroom import template
+
+    return template(Path(__file__).parents[1], key, tmp_path_factory.mktemp("classroom") / key.stem, log=lambda _: None)
+
+
+def in_template(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    "A command of the workflow, run as the runner runs it: in the student's repository, with its own lib."
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "-m", "lib.blog", *args], cwd=folder, env=env, capture_output=True, text=True
+    )
+
+
+def test_the_classroom_workflow_passes_actionlint(classroom):
+    actionlint = Path(sys.executable).parent / "actionlint"
+    run = subprocess.run(
+        [str(actionlint), ".github/workflows/classroom.yml"], cwd=classroom, capture_output=True, text=True
+    )
+    assert (run.returncode, run.stdout + run.stderr) == (0, "")
+
+
+def test_the_workflow_reports_one_test_per_check_through_classrooms_actions(classroom):
+    import yaml
+
+    steps = yaml.safe_load((classroom / ".github/workflows/classroom.yml").read_text())["jobs"][
+        "run-autograding-tests"
+    ]["steps"]
+    graders = [s for s in steps if s.get("uses") == "classroom-resources/autograding-command-grader@v1"]
+    assert [s["with"]["test-name"] for s in graders] == [
+        "Exercise 1: mean",
+        "Exercise 2: count",
+        "Exercise 2: word",
+        "Exercise 4: squares",
+    ]
+    reporter = steps[-1]
+    assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
+    assert reporter["with"]["runners"].split(",") == [s["id"] for s in graders]
+    assert all(f"{s['id'].upper()}_RESULTS" in reporter["env"] for s in graders)
+
+
+def test_the_template_holds_the_student_notebook_and_not_the_key(classroom, key):
+    texts = "".join(p.read_text(errors="replace") for p in classroom.rglob("*") if p.is_file() and "lib" not in p.parts)
+    assert "np.mean([1, 2, 4])" in key.read_text() and "np.mean([1, 2, 4])" not in texts
+    assert (classroom / f"{key.stem}.ipynb").is_file()
+
+
+def test_a_push_is_graded_in_the_sandbox_and_each_check_passes_or_fails(classroom, key):
+    nbformat.write(submission(key, {1: "mean = 2.0", 2: RIGHT[2], 4: RIGHT[4]}), classroom / f"{key.stem}.ipynb")
+    graded_ = in_template(classroom, "classroom-grade", f"{key.stem}.ipynb", "--out", "grading-results.json")
+    assert graded_.returncode == 0, graded_.stderr
+    checks = [
+        in_template(classroom, "classroom-check", "grading-results.json", step)
+        for step in ("ex1-mean", "ex2-count", "ex4-squares")
+    ]
+    assert [c.returncode for c in checks] == [1, 0, 0]
+    assert "that is the median" in checks[0].stdout

@@ -5,6 +5,7 @@ Each test starts the real server in a subprocess and talks to it over HTTP; ever
 """
 
 import contextlib
+import re
 import socket
 import subprocess
 import sys
@@ -210,3 +211,26 @@ def test_serve_answers_an_extensionless_permalink_from_its_html_file(tmp_path):
     with serving(root) as (url, _, _):
         status, body = fetch(f"{url}/codespaces")
         assert status == 200 and "In the cloud." in body
+
+
+def test_a_built_site_is_served_as_it_is_under_its_baseurl(tmp_path):
+    "The teacher's site (`make serve-teacher`): served from where `make teacher` wrote it, not rebuilt."
+    from lib.blog.build import build
+
+    root = site(tmp_path, CONFIG + "baseurl: /blog\n")
+    markdown_post(root, GOOD)
+    out = tmp_path / "teacher-site"
+    build(root, out, search=False, log=lambda _: None)
+    markdown_post(root, "---\ntitle: Later\n---\nAn edit after the build\n")
+    with serving(root, "--no-build", "--out", str(out)) as (url, _, _):
+        status, body = fetch(url + "/blog" + NOTE)
+        assert status == 200 and "First text" in body
+        css = re.search(r'href="(/blog/[^"]+\.css)"', body).group(1)
+        assert fetch(url + css)[0] == 200
+
+
+def test_serving_a_folder_with_no_site_says_so(tmp_path):
+    root = site(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "lib.blog", "serve", "--root", str(root), "--no-build", "--out",
+                           str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1 and "holds no built site to serve" in done.stderr

@@ -1,4 +1,4 @@
-"""`python -m lib.blog build|serve|execute|lint|check|handouts|teacher|grade`: the command line.
+"""`python -m lib.blog build|serve|execute|lint|check|handouts|class|teacher|grade`: the command line.
 
 Every command reports a bad input the same way: one `error:` line naming the file (and the cell),
 exit status 1, no traceback. That is done once, in `main`.
@@ -44,6 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=600, help="seconds each cell may take")
     p = sub.add_parser("handouts", help="write the student notebook of each post with exercises")
     p.add_argument("--root", type=Path, default=Path("."))
+    p = sub.add_parser("class", help="copy the student notebooks (never the keys) into the class lab's folder")
+    p.add_argument("--root", type=Path, default=Path("."))
+    p.add_argument("--out", type=Path, default=Path("_class"))
+    p = sub.add_parser("classroom", help="write an assignment's template repository for GitHub Classroom")
+    p.add_argument("--root", type=Path, default=Path("."))
+    p.add_argument("--key", type=Path, help="the answer key (default: the one post with exercises)")
+    p.add_argument("--out", type=Path, default=Path("_classroom"))
+    p = sub.add_parser("classroom-grade", help="in a Classroom runner: grade the notebook, write the results")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--out", type=Path, default=Path("grading-results.json"))
+    p = sub.add_parser("classroom-check", help="in a Classroom runner: one check's result, exit 0 when it passed")
+    p.add_argument("results", type=Path)
+    p.add_argument("check")
     p = sub.add_parser("teacher", help="write the teacher's folder: answer keys, the site with answers")
     p.add_argument("--root", type=Path, default=Path("."))
     p.add_argument("--out", type=Path, default=Path("_teacher"))
@@ -63,11 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--timeout", type=int, default=600, help="seconds each cell may take")
     sub.choices["serve"].add_argument("--host", default="127.0.0.1")
     sub.choices["serve"].add_argument("--port", type=int, default=4000)
+    sub.choices["serve"].add_argument(
+        "--no-build", action="store_true", help="serve --out as it is (the teacher's site)"
+    )
     args = parser.parse_args(argv)
     if args.command in ("build", "serve"):
         args.cache = args.root / ".cache" / "blog" if args.use_cache else None
     commands = {"build": run_build, "serve": run_serve, "execute": run_execute, "lint": run_lint}
     commands |= {"check": run_check, "handouts": run_handouts, "teacher": run_teacher, "grade": run_grade}
+    commands |= {"class": run_class, "classroom": run_classroom}
+    commands |= {"classroom-grade": run_classroom_grade, "classroom-check": run_classroom_check}
     try:
         return commands[args.command](args)
     except BuildError as e:
@@ -119,6 +137,13 @@ def run_handouts(args) -> int:
     return 0
 
 
+def run_class(args) -> int:
+    from lib.blog.handout import class_folder
+
+    class_folder(args.root, args.out)
+    return 0
+
+
 def run_teacher(args) -> int:
     from lib.blog.grade import teacher_folder
 
@@ -126,9 +151,9 @@ def run_teacher(args) -> int:
     return 0
 
 
-def run_grade(args) -> int:
+def the_key(args) -> Path:
+    "The answer key the command names, or the blog's one post with exercises."
     from lib.blog.execute import notebooks
-    from lib.blog.grade import Settings, grade
     from lib.blog.handout import has_exercises
     from lib.blog.nbfile import load
 
@@ -136,6 +161,34 @@ def run_grade(args) -> int:
     if len(keys) != 1:
         found = ", ".join(str(k) for k in keys) or "none"
         raise BuildError(args.root / "_notebooks", f"name the answer key with --key (posts with exercises: {found})")
+    return keys[0]
+
+
+def run_classroom(args) -> int:
+    from lib.blog.classroom import template
+
+    key = the_key(args)
+    template(args.root, key, args.out / key.stem)
+    return 0
+
+
+def run_classroom_grade(args) -> int:
+    from lib.blog.classroom import classroom_grade
+
+    report = classroom_grade(args.notebook, args.out)
+    print(f"Graded {args.notebook}: {sum(c['points'] for c in report['checks'].values())}/{len(report['checks'])}")
+    return 0
+
+
+def run_classroom_check(args) -> int:
+    from lib.blog.classroom import classroom_check
+
+    return classroom_check(args.results, args.check)
+
+
+def run_grade(args) -> int:
+    from lib.blog.grade import Settings, grade
+
     settings = Settings(timeout=args.timeout, jobs=args.jobs, sandboxed=not args.no_sandbox, whole=args.total)
-    grade(args.submissions, keys[0], args.out, settings, progress=True)
+    grade(args.submissions, the_key(args), args.out, settings, progress=True)
     return 0

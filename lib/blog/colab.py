@@ -16,16 +16,18 @@ from lib.blog.errors import BuildError
 CELL = """\
 #hide
 # On Colab, or wherever this blog's `lib` is not installed, install it from the blog's repository so that
-# `from lib import ...` below works. Under `make lab`, where `lib` is installed, this cell does nothing.
+# `from lib import ...` below works. Under `make lab`, or once it is installed, this cell does nothing.
 import importlib.util, os, subprocess, sys
 
 lib_url = "{source}"  # the site's branch
-on_colab = "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
-if on_colab or importlib.util.find_spec("lib") is None:
+if importlib.util.find_spec("lib") is None or importlib.util.find_spec("lib.check") is None:
     # --no-deps: lib lists no dependencies of its own, and Colab already has torch, fastai and OpenCV,
     # built for its GPU, which pip must not replace. BLOG_LIB_SOURCE installs from elsewhere (the tests).
     source = os.environ.get("BLOG_LIB_SOURCE", lib_url)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", source], check=True)
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", source], capture_output=True,
+                         text=True)
+    if pip.returncode != 0:  # say why: no network, a wrong address, a proxy
+        raise RuntimeError(f"pip could not install this blog's lib from {{source}}:\\n{{pip.stderr or pip.stdout}}")
     importlib.invalidate_caches()  # so that this kernel finds the new package without a restart"""
 
 

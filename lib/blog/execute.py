@@ -99,9 +99,33 @@ def _module_files(root: Path, name: str) -> set[Path]:
     parts = name.split(".")
     files = {root.joinpath(*parts[:i], "__init__.py") for i in range(1, len(parts) + 1)}
     files.add(root.joinpath(*parts).with_suffix(".py"))
-    if name == "lib":  # `from lib import x` loads x's module lazily (lib/__init__.py)
-        files |= set((root / "lib").glob("*.py"))
+    module = root.joinpath(*parts)
+    if len(parts) > 1 and not module.with_suffix(".py").is_file() and not (module / "__init__.py").is_file():
+        # `from lib import x`: x may be a name that lib/__init__.py loads lazily from one of its modules.
+        init = module.parent / "__init__.py"
+        home = lazy_homes(init.read_text(encoding="utf-8"), init.parent.name).get(parts[-1]) if init.is_file() else None
+        files |= _module_files(root, home) if home else set()
     return {f for f in files if f.is_file()}
+
+
+@functools.lru_cache(maxsize=64)
+def lazy_homes(init: str, package: str) -> dict[str, str]:
+    """A package's lazily loaded names and their modules: a module-level dict literal of its __init__.py (the
+    text `init`) whose values all name its own modules (lib's `_HOME`). So a notebook's key holds the modules
+    it uses, not every module of the package."""
+    try:
+        tree = ast.parse(init)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            try:
+                found = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            if found and all(isinstance(v, str) and v.startswith(f"{package}.") for v in found.values()):
+                return found
+    return {}
 
 
 def tree_fingerprint(folder: Path) -> str:

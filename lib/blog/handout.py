@@ -157,3 +157,16 @@ def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:
         written.append(dest)
         log(f"  wrote  {dest}")
     return written
+
+
+def class_folder(root: Path, out: Path, log=print) -> list[Path]:
+    """`make class-lab`: the folder a class's JupyterLab serves, holding the student notebooks only (never the
+    keys). A notebook already there is the class's work and stays as it is; new ones are copied in."""
+    out.mkdir(parents=True, exist_ok=True)
+    added = []
+    for path in sorted((root / STUDENT_DIR).glob("*.ipynb")):
+        if not (out / path.name).exists():
+            write_atomic(out / path.name, path.read_bytes())
+            added.append(out / path.name)
+    log(f"{out}: {len(list(out.glob('*.ipynb')))} student notebook(s), {len(added)} new")
+    return added

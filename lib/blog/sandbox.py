@@ -83,22 +83,10 @@ def bwrap_command(root: Path, limits: Limits, root_user: bool) -> list[str]:
     command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if root_user else ["--unshare-user"]
     for path in SYSTEM:
         command += read_only(Path(path))
-    for path in python_folders(root):
+    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/tmp"]
+    for path in python_folders(root):  # after /tmp's tmpfs, which would hide a project kept under /tmp
         command += [*folders_above(path), "--ro-bind", str(path), str(path)]
-    command += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--perms",
-        "01777",
-        "--tmpfs",
-        "/tmp",
-        "--perms",
-        "0777",
-        "--tmpfs",
-        "/fastai",
-    ]
+    command += ["--perms", "0777", "--tmpfs", "/fastai"]
     if data := fastai_data():
         command += ["--ro-bind", str(data), "/fastai/data"]
     command += ["--perms", "0777", "--size", str(limits.folder), "--tmpfs", HOME, "--chdir", HOME]

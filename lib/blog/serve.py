@@ -218,12 +218,19 @@ def changes_in(root: Path) -> Iterator[set[str]]:
 
 
 def serve(args) -> int:
-    status = Status()
-    rebuild(args, status)
-    out = (args.out or args.root / "_site").resolve()
+    "Build, serve and rebuild on changes; with `--no-build`, serve a site built before (the teacher's) as it is."
+    status, out = Status(), (args.out or args.root / "_site").resolve()
+    if args.no_build:
+        status.baseurl = baseurl(args.root, "")
+        if not (out / "index.html").is_file():
+            raise BuildError(out, "holds no built site to serve (for the teacher's site: run `make teacher` first)")
+    else:
+        rebuild(args, status)
     server = start(out, args.host, args.port, status)
     print(f"Serving {out} on http://{args.host}:{server.server_port}{status.baseurl}/ (Ctrl-C to stop)", flush=True)
     try:
+        if args.no_build:
+            threading.Event().wait()
         for names in changes_in(args.root):
             print(f"changed: {', '.join(sorted(names))}; rebuilding", flush=True)
             rebuild(args, status)
