@@ -94,9 +94,11 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP) ## JupyterLab on the notebooks (answer keys included: the author's lab, not the class's)
 	$(VENV)/bin/jupyter lab --notebook-dir=_notebooks --ServerApp.ip=$(HOST) $(ALLOW_ROOT)
 
-class-lab: $(STAMP) data ## JupyterLab for a class: only the student notebooks, copied into _class/ (HOST=0.0.0.0: the room)
-	$(PY) -m lib.blog class --out _class
-	$(VENV)/bin/jupyter lab --notebook-dir=_class --ServerApp.ip=$(HOST) $(ALLOW_ROOT)
+class-lab: $(STAMP) data ## JupyterLab for a class: the student notebooks only (_class/), kernels sandboxed (HOST=0.0.0.0: the room)
+	$(PY) -m lib.blog class --out _class $(if $(NO_SANDBOX),--no-sandbox)
+	JUPYTER_PATH=$(CURDIR)/.cache/class-kernels $(VENV)/bin/jupyter lab --notebook-dir=_class --ServerApp.ip=$(HOST) \
+		$(if $(NO_SANDBOX),,--KernelSpecManager.allowed_kernelspecs=blog-class --MappingKernelManager.default_kernel_name=blog-class) \
+		$(ALLOW_ROOT)
 
 serve-teacher: $(STAMP) ## Serve _teacher/site (make teacher first) under the blog's baseurl, on TEACHER_PORT (4001)
 	$(PY) -m lib.blog serve --out _teacher/site --no-build --host $(HOST) --port $(TEACHER_PORT)

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("class", help="copy the student notebooks (never the keys) into the class lab's folder")
     p.add_argument("--root", type=Path, default=Path("."))
     p.add_argument("--out", type=Path, default=Path("_class"))
+    p.add_argument("--no-sandbox", action="store_true", help="kernels unconfined, with the teacher's rights")
     p = sub.add_parser("classroom", help="write an assignment's template repository for GitHub Classroom")
     p.add_argument("--root", type=Path, default=Path("."))
     p.add_argument("--key", type=Path, help="the answer key (default: the one post with exercises)")
@@ -138,9 +139,14 @@ def run_handouts(args) -> int:
 
 
 def run_class(args) -> int:
+    from lib.blog.class_kernel import install
     from lib.blog.handout import class_folder
+    from lib.blog.sandbox import check_bwrap
 
-    class_folder(args.root, args.out)
+    if not args.no_sandbox:
+        check_bwrap()
+        install(args.root)
+    class_folder(args.root, args.out, kernel=None if args.no_sandbox else "blog-class")
     return 0
 
 

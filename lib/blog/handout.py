@@ -159,14 +159,24 @@ def write_handouts(root: Path, notebooks: list[Path], log=print) -> list[Path]:
     return written
 
 
-def class_folder(root: Path, out: Path, log=print) -> list[Path]:
+def class_folder(root: Path, out: Path, kernel: str | None = None, log=print) -> list[Path]:
     """`make class-lab`: the folder a class's JupyterLab serves, holding the student notebooks only (never the
-    keys). A notebook already there is the class's work and stays as it is; new ones are copied in."""
+    keys). A notebook already there is the class's work and stays as it is; new ones are copied in, set to
+    open with `kernel` (the class's sandboxed kernel) when one is named."""
+    import json
+
     out.mkdir(parents=True, exist_ok=True)
     added = []
     for path in sorted((root / STUDENT_DIR).glob("*.ipynb")):
         if not (out / path.name).exists():
-            write_atomic(out / path.name, path.read_bytes())
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            if kernel:
+                nb.setdefault("metadata", {})["kernelspec"] = {
+                    "name": kernel,
+                    "display_name": "Python 3 (class sandbox)",
+                    "language": "python",
+                }
+            write_atomic(out / path.name, (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode())
             added.append(out / path.name)
     log(f"{out}: {len(list(out.glob('*.ipynb')))} student notebook(s), {len(added)} new")
     return added

@@ -76,9 +76,11 @@ def folders_above(path: Path) -> list[str]:
     return [arg for parent in reversed(path.parents[:-1]) for arg in ("--perms", "0755", "--dir", str(parent))]
 
 
-def bwrap_command(root: Path, limits: Limits, root_user: bool) -> list[str]:
-    command = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
-    command += ["--unshare-uts", "--unshare-cgroup-try", "--hostname", "grading"]
+def bwrap_command(root: Path, limits: Limits, root_user: bool, network: bool = False) -> list[str]:
+    "The sandbox; `network`: the host's network (a class lab's kernel talks to JupyterLab through it)."
+    command = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc"]
+    command += ["--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+    command += [] if network else ["--unshare-net"]
     # As root, no user namespace: the harness drops to a slot's own user, which the process cap then counts.
     command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if root_user else ["--unshare-user"]
     for path in SYSTEM:
