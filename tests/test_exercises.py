@@ -159,7 +159,7 @@ def gradebook(tmp_path_factory) -> Path:
 def test_grading_writes_one_row_per_submission(gradebook):
     rows = [row[:5] for row in csv.reader((gradebook / "gradebook.csv").open())]
     assert rows == [
-        ["student", "file", "Exercise 1: mean", "Exercise 2: squares", "total"],
+        ["student", "file", "Exercise 1: mean (of 1)", "Exercise 2: squares (of 1)", "total"],
         ["all-correct", "all-correct.ipynb", "1", "1", "2"],
         ["correct-but-different", "correct-but-different.ipynb", "1", "1", "2"],
         ["edits-the-checks", "edits-the-checks.ipynb", "0", "1", "1"],

@@ -110,25 +110,25 @@ def test_right_answers_get_every_point(tmp_path, key):
 def test_an_answer_in_a_new_cell_below_the_exercise_counts(tmp_path, key):
     nb = submission(key, {}, after={1: "mean = (1 + 2 + 4) / 3", 4: "squares = [0, 1, 4, 9, 16]"})
     row = graded(tmp_path, key, {"bob.ipynb": nb})["bob.ipynb"]
-    assert (row["Exercise 1: mean"], row["Exercise 4: squares"]) == ("1", "1")
+    assert (row["Exercise 1: mean (of 1)"], row["Exercise 4: squares (of 1)"]) == ("1", "1")
 
 
 def test_a_float_with_a_whole_value_counts_where_an_integer_is_expected(tmp_path, key):
     nb = submission(key, {2: 'count = 3.0\nword = "three"', 4: "squares = np.arange(5.0) ** 2"})
     row = graded(tmp_path, key, {"carol.ipynb": nb})["carol.ipynb"]
-    assert (row["Exercise 2: count"], row["Exercise 4: squares"]) == ("1", "1")
+    assert (row["Exercise 2: count (of 1)"], row["Exercise 4: squares (of 1)"]) == ("1", "1")
 
 
 def test_each_part_of_an_exercise_earns_its_own_point(tmp_path, key):
     row = graded(tmp_path, key, {"dan.ipynb": submission(key, {2: 'count = 3\nword = "four"'})})["dan.ipynb"]
-    assert (row["Exercise 2: count"], row["Exercise 2: word"]) == ("1", "0")
+    assert (row["Exercise 2: count (of 1)"], row["Exercise 2: word (of 1)"]) == ("1", "0")
     assert "Exercise 2, 1 of 2" in feedback_of(tmp_path, key, "dan")
 
 
 def test_a_cell_that_loops_or_raises_does_not_stop_the_exercises_after_it(tmp_path, key):
     nb = submission(key, {1: "while True:\n    pass", 2: "count = 1 / 0", 4: RIGHT[4]})
     row = graded(tmp_path, key, {"erin.ipynb": nb}, Settings(timeout=2, jobs=1))["erin.ipynb"]
-    assert (row["Exercise 1: mean"], row["Exercise 4: squares"]) == ("0", "1")
+    assert (row["Exercise 1: mean (of 1)"], row["Exercise 4: squares (of 1)"]) == ("0", "1")
     said = feedback_of(tmp_path, key, "erin")
     assert "ran longer than 2 s and was stopped there; the cells after it still ran" in said
     assert "raised ZeroDivisionError: division by zero" in said
@@ -137,7 +137,7 @@ def test_a_cell_that_loops_or_raises_does_not_stop_the_exercises_after_it(tmp_pa
 def test_a_value_changed_after_the_next_exercise_began_is_not_graded(tmp_path, key):
     "Each exercise is graded on its own part of the notebook: a later exercise may reuse a name."
     nb = submission(key, RIGHT, at_end="count = 99")
-    assert graded(tmp_path, key, {"fay.ipynb": nb})["fay.ipynb"]["Exercise 2: count"] == "1"
+    assert graded(tmp_path, key, {"fay.ipynb": nb})["fay.ipynb"]["Exercise 2: count (of 1)"] == "1"
 
 
 def test_the_wrong_notebook_is_named_as_such(tmp_path, key):
@@ -209,13 +209,13 @@ def test_the_answer_key_and_the_other_submissions_are_out_of_sight(tmp_path, key
         f"import os\nmean = 7 / 3 if os.path.exists({str(key)!r}) or os.path.exists({str(tmp_path / 'in')!r}) else 0.0"
     )
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: probe})})["mallory.ipynb"]
-    assert row["Exercise 1: mean"] == "0"
+    assert row["Exercise 1: mean (of 1)"] == "0"
 
 
 def test_a_submission_cannot_see_the_grader_or_other_sandboxes(tmp_path, key):
     probe = "import os\nmean = 0.0 if sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) != [1, 2] else 7 / 3"
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: probe})})["mallory.ipynb"]
-    assert row["Exercise 1: mean"] == "1"  # bwrap's init and the notebook's own process: nothing else
+    assert row["Exercise 1: mean (of 1)"] == "1"  # bwrap's init and the notebook's own process: nothing else
 
 
 def test_a_submission_cannot_write_outside_its_folder(tmp_path, key):
@@ -240,7 +240,7 @@ def test_a_forged_result_line_and_an_early_exit_earn_nothing(tmp_path, key):
         'print(json.dumps({"exercise": 1, "when": "end", "values": {}}))\nos._exit(0)'
     )
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: "mean = 2.0", 2: forged})})["mallory.ipynb"]
-    assert (row["total"], row["Exercise 1: mean"]) == ("0", "0")
+    assert (row["total"], row["Exercise 1: mean (of 1)"]) == ("0", "0")
     said = feedback_of(tmp_path, key, "mallory")
     assert "that is the median" in said and "ended before its last cell" in said
 
@@ -251,7 +251,7 @@ def test_redefining_the_checks_changes_nothing(tmp_path, key):
         "lib.check.verdict = lambda *a, **k: None\ncheck = lambda *a, **k: None\nmean = 5.0"
     )
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: cheat})})["mallory.ipynb"]
-    assert row["Exercise 1: mean"] == "0"
+    assert row["Exercise 1: mean (of 1)"] == "0"
 
 
 def test_a_daemon_a_student_starts_dies_with_the_sandbox(tmp_path, key):
@@ -280,7 +280,7 @@ for pid in (os.getppid(), 1):
 def test_a_huge_allocation_fails_in_its_cell_only(tmp_path, key):
     nb = submission(key, {1: "hog = bytearray(4 << 30)\nmean = 7 / 3", 2: RIGHT[2]})
     row = graded(tmp_path, key, {"mallory.ipynb": nb})["mallory.ipynb"]
-    assert (row["Exercise 1: mean"], row["Exercise 2: count"]) == ("0", "1")
+    assert (row["Exercise 1: mean (of 1)"], row["Exercise 2: count (of 1)"]) == ("0", "1")
     assert "MemoryError" in feedback_of(tmp_path, key, "mallory")
 
 
@@ -299,7 +299,7 @@ mean = 7 / 3 if kids < 5000 else 0.0"""
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: bomb})}, Settings(timeout=20, jobs=1))[
         "mallory.ipynb"
     ]
-    assert row["Exercise 1: mean"] == "1"  # the limit stopped it well before 5000
+    assert row["Exercise 1: mean (of 1)"] == "1"  # the limit stopped it well before 5000
 
 
 def test_the_network_is_out_of_reach(tmp_path, key):
@@ -314,7 +314,7 @@ except OSError:
     mean = 7 / 3"""
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: probe})})["mallory.ipynb"]
     server.close()
-    assert row["Exercise 1: mean"] == "1" and not reached
+    assert row["Exercise 1: mean (of 1)"] == "1" and not reached
 
 
 def test_a_cell_that_holds_the_interpreter_is_ended_by_the_whole_notebooks_limit(tmp_path, key):
@@ -328,14 +328,16 @@ def test_a_cell_that_holds_the_interpreter_is_ended_by_the_whole_notebooks_limit
         Settings(timeout=2, jobs=2, whole=20),
     )
     assert time.monotonic() - started < 60
-    assert (rows["mallory.ipynb"]["Exercise 1: mean"], rows["victim.ipynb"]["total"]) == ("1", "4")
+    assert (rows["mallory.ipynb"]["Exercise 1: mean (of 1)"], rows["victim.ipynb"]["total"]) == ("1", "4")
     assert "ran past the time limit for the whole notebook" in feedback_of(tmp_path, key, "mallory")
 
 
 def test_printing_a_flood_costs_the_grader_nothing(tmp_path, key):
     flood = "import sys\nfor _ in range(1000):\n    sys.stdout.write('x' * 1_000_000)\nmean = 7 / 3"
     assert (
-        graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: flood})})["mallory.ipynb"]["Exercise 1: mean"]
+        graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: flood})})["mallory.ipynb"][
+            "Exercise 1: mean (of 1)"
+        ]
         == "1"
     )
 

@@ -135,7 +135,7 @@ def apply_rubric(rows: list[Row], work, marks: dict) -> list[list]:
 
 def gradebook(rows: list[Row], work) -> list[list]:
     checked = [e for e in work.exercises if e.checks]
-    header = ["student", "file"] + [f"{e.label}: {c['name']}" for e in checked for c in e.checks]
+    header = ["student", "file"] + [f"{e.label}: {c['name']} (of 1)" for e in checked for c in e.checks]
     header += [f"{e.label} (rubric)" for e in work.exercises if not e.checks] + ["total", "out of", "notes"]
     lines = [header]
     for row in rows:
