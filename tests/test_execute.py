@@ -97,31 +97,29 @@ def test_a_changed_lib_function_invalidates_the_key(tmp_path):
     assert changed(nb, path, root) == ["lib"]
 
 
-def lazy_lib(root: Path) -> None:
-    "A lib as this blog's: `from lib import f` loads f lazily from lib/helpers.py; lib/tools.py is not imported."
+def stamped_with_lazy_lib(tmp_path: Path) -> tuple[Path, Path, dict]:
+    """A notebook stamped with its key, in a site whose lib is as this blog's: `from lib import f` loads f
+    lazily from lib/helpers.py (lib/__init__'s `_HOME`), and lib/tools.py is not imported."""
+    root = site(tmp_path)
     (root / "lib").mkdir()
     (root / "lib" / "__init__.py").write_text('_HOME = {"f": "lib.helpers"}\n')
     (root / "lib" / "helpers.py").write_text("def f(): return 1\n")
     (root / "lib" / "tools.py").write_text("BUILDER = 1\n")
-
-
-def test_a_name_lib_loads_lazily_keys_on_its_own_module(tmp_path):
-    root = site(tmp_path)
-    lazy_lib(root)
     path = notebook(root, "from lib import f\nf()")
     nb = json.loads(path.read_text())
     nb["metadata"]["blog"] = {"key": key_parts(nb, path, root)}
+    return root, path, nb
+
+
+def test_a_name_lib_loads_lazily_keys_on_its_own_module(tmp_path):
+    root, path, nb = stamped_with_lazy_lib(tmp_path)
     (root / "lib" / "helpers.py").write_text("def f(): return 2\n")
     assert changed(nb, path, root) == ["lib"]
 
 
 def test_a_lib_module_the_notebook_does_not_import_leaves_its_key_alone(tmp_path):
     "Editing the builder (here lib/tools.py) must not mark every post stale."
-    root = site(tmp_path)
-    lazy_lib(root)
-    path = notebook(root, "from lib import f\nf()")
-    nb = json.loads(path.read_text())
-    nb["metadata"]["blog"] = {"key": key_parts(nb, path, root)}
+    root, path, nb = stamped_with_lazy_lib(tmp_path)
     (root / "lib" / "tools.py").write_text("BUILDER = 2\n")
     assert changed(nb, path, root) == []
 
