@@ -212,6 +212,16 @@ def test_the_answer_key_and_the_other_submissions_are_out_of_sight(tmp_path, key
     assert row["Exercise 1: mean (of 1)"] == "0"
 
 
+def test_the_notebook_runs_in_a_private_folder_beside_a_read_only_copy_of_itself(tmp_path, key):
+    probe = (
+        "import json, os\nown = json.load(open('submission.ipynb'))\n"
+        "try:\n    open('submission.ipynb', 'w')\n    mean = 0.0\nexcept OSError:\n"
+        "    mean = 7 / 3 if own['cells'] and [f for f in os.listdir('.') if f[0] != '.'] == ['submission.ipynb'] else 0.0"
+    )
+    row = graded(tmp_path, key, {"ivy.ipynb": submission(key, {1: probe})})["ivy.ipynb"]
+    assert row["Exercise 1: mean (of 1)"] == "1"
+
+
 def test_a_submission_cannot_see_the_grader_or_other_sandboxes(tmp_path, key):
     probe = "import os\nmean = 0.0 if sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) != [1, 2] else 7 / 3"
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: probe})})["mallory.ipynb"]

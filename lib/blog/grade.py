@@ -242,7 +242,7 @@ def run_submission(path: Path, work: Assignment, root: Path, settings: Settings,
     job = job_of(cells, work, settings.timeout) | {"uid": slot_uid(slot, settings.sandboxed), "fd": write_end}
     folder, proc = Path(tempfile.mkdtemp(prefix="grade-")), None
     try:
-        proc = start(root, settings.limits, settings.sandboxed, write_end, folder)
+        proc = start(root, settings.limits, settings.sandboxed, write_end, folder, path)
         os.close(write_end)
         write_end = None
         feed(proc, json.dumps(job))

@@ -182,11 +182,15 @@ def feedback(row: Row, work) -> str:
             f"This does not look like the notebook of this assignment ({work.name}.ipynb): was it the wrong file?",
             "",
         ]
-    for e, checks in row.marks:
-        lines += [f"- {e.label}, {sum(p for p, _ in checks)} of {len(checks)}: {' '.join(m for _, m in checks)}"]
-    for number_, (points, out_of) in row.rubric.items():
-        marked = f"{points} of {number(out_of)}" if points != "" else "marked by your teacher"
-        lines += [f"- Exercise {number_} (written): {marked}."]
+    marks = {e.number: checks for e, checks in row.marks}
+    for e in work.exercises:  # in the notebook's order, checked and hand-marked alike
+        if e.number in marks:
+            checks = marks[e.number]
+            lines += [f"- {e.label}, {sum(p for p, _ in checks)} of {len(checks)}: {' '.join(m for _, m in checks)}"]
+        elif e.number in row.rubric:
+            points, out_of = row.rubric[e.number]
+            marked = f"{points} of {number(out_of)}" if points != "" else "marked by your teacher"
+            lines += [f"- {e.label} (written): {marked}."]
     if row.outcome.problems:
         lines += ["", "Problems while running your notebook:", *[f"- {p}" for p in row.outcome.problems]]
     return "\n".join(lines) + "\n"

@@ -139,23 +139,34 @@ def check_bwrap() -> None:
         raise BuildError(Path("bwrap"), f"bubblewrap cannot make a sandbox on this machine: {why}\n{INSTALL}")
 
 
-def harness_command(root: Path, limits: Limits, sandboxed: bool) -> list[str]:
+SUBMISSION = "submission.ipynb"  # the copy of the submission in the notebook's working folder
+
+
+def harness_command(root: Path, limits: Limits, sandboxed: bool, folder: Path) -> list[str]:
     run = [sys.executable, "-c", "from lib.blog.grade_run import main; main()"]
-    return [*bwrap_command(root, limits, os.getuid() == 0), *run] if sandboxed else run
+    if not sandboxed:
+        return run
+    copy = ["--ro-bind", str(folder / SUBMISSION), f"{HOME}/{SUBMISSION}"]  # read-only: it stays as handed in
+    return [*bwrap_command(root, limits, os.getuid() == 0), *copy, *run]
 
 
 def slot_uid(slot: int, sandboxed: bool) -> int | None:
     return FIRST_UID + slot if sandboxed and os.getuid() == 0 else None
 
 
-def start(root: Path, limits: Limits, sandboxed: bool, channel: int, folder: Path) -> subprocess.Popen:
-    """The harness, started with its limits and the write end of `channel` as the one descriptor it keeps.
-    Unconfined, it runs in `folder` (fresh and temporary), with the same limits and a clean environment."""
+def start(
+    root: Path, limits: Limits, sandboxed: bool, channel: int, folder: Path, submission: Path
+) -> subprocess.Popen:
+    """The harness, started with its limits and the write end of `channel` as the one descriptor it keeps, in a
+    working folder holding a copy of the submission. Unconfined, that folder is `folder` (fresh and temporary),
+    with the same limits and a clean environment."""
+    shutil.copyfile(submission, folder / SUBMISSION)
+    os.chmod(folder / SUBMISSION, 0o644)  # readable by the sandbox's own user
     cwd = None if sandboxed else folder
     home = Path(os.environ.get("FASTAI_HOME", "~/.fastai")).expanduser()
     env = environment(root, HOME, "/fastai") if sandboxed else environment(root, str(folder), str(home))
     return subprocess.Popen(
-        harness_command(root, limits, sandboxed), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        harness_command(root, limits, sandboxed, folder), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, pass_fds=(channel,), env=env, cwd=cwd, start_new_session=True,
         preexec_fn=set_limits(limits),
     )  # fmt: skip
