@@ -111,17 +111,38 @@ def environment(root: Path, home: str, fastai_home: str) -> dict:
     }
 
 
+def user_tasks(uid: int) -> int:
+    "Processes and threads the user `uid` runs now: what the kernel counts against RLIMIT_NPROC."
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            count += int(fields["Threads"]) if int(fields["Uid"].split()[0]) == uid else 0
+        except (OSError, ValueError, KeyError):  # a process that ended while being read
+            continue
+    return count
+
+
+def process_cap(limits: Limits) -> int:
+    """RLIMIT_NPROC counts all of a user's processes. As root the notebook runs as a user of its own; as
+    anyone else, it shares the teacher's count, so the cap is what the teacher runs now plus the notebook's."""
+    return limits.processes if os.getuid() == 0 else user_tasks(os.getuid()) + limits.processes
+
+
 def set_limits(limits: Limits):
     "The rlimits, set in the child between fork and exec: bwrap and everything under it inherit them."
+    processes = process_cap(limits)
 
     def preexec() -> None:
         for which, value in (
             (resource.RLIMIT_DATA, limits.memory),
-            (resource.RLIMIT_NPROC, limits.processes),
+            (resource.RLIMIT_NPROC, processes),
             (resource.RLIMIT_FSIZE, limits.file_size),
             (resource.RLIMIT_NOFILE, limits.open_files),
             (resource.RLIMIT_CORE, 0),
         ):
+            hard = resource.getrlimit(which)[1]  # only root may raise a hard limit: stay under the one there is
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(which, (value, value))
 
     return preexec
