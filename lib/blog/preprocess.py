@@ -91,6 +91,10 @@ class FlagPreprocessor(Preprocessor):
         cell.metadata["tags"] = sorted(tags)
         if "fig-alt" in directives:
             cell.metadata["fig_alt"] = directives["fig-alt"]
+        if re.fullmatch(r"(fig|tbl)-[\w-]*\w", label := directives.get("label", "")):
+            # Quarto's labelled output: a numbered figure or table that `@label` refers to (xref.py numbers it)
+            caption = directives.get(f"{label[:3]}-cap", "").strip().strip("\"'")
+            cell.metadata["xref"] = {"label": label, "caption": caption}
         for line in unknown:
             resources.setdefault("warnings", []).append(f"cell {index + 1}: unknown flag {line!r}")
         return cell, resources

@@ -33,19 +33,20 @@ KNOWN_KEYS = {
     "title", "summary", "description", "toc", "badges", "comments", "categories", "image", "hide",
     "search_exclude", "author", "permalink", "sticky_rank", "branch", "layout", "use_math",
     "hide_github_badge", "hide_colab_badge", "hide_binder_badge", "solutions", "colab_student", "slug", "category",
-    "redirect_from",
+    "redirect_from", "draft", "bibliography", "csl",
 }  # fmt: skip
 # Keys read elsewhere (layout, use_math) or by later stages, or made into other fields; accepted but not Post fields.
 POST_KEYS = KNOWN_KEYS - {"description", "layout", "use_math", "slug", "category"}
 TYPES = {
     **dict.fromkeys(("title", "summary", "description", "author", "permalink", "image", "branch", "layout"), str),
-    **dict.fromkeys(("slug", "category"), str),
+    **dict.fromkeys(("slug", "category", "bibliography", "csl"), str),
     **dict.fromkeys(("toc", "badges", "comments", "hide", "search_exclude", "colab_student", "use_math"), bool),
+    "draft": bool,
     **dict.fromkeys(("hide_github_badge", "hide_colab_badge", "hide_binder_badge"), bool),
     "sticky_rank": int, "categories": list, "solutions": str, "redirect_from": list,
 }  # fmt: skip
 SOLUTIONS = ("hidden", "collapsed", "shown")
-PRIVATE_KEYS = {"hide", "search_exclude"}  # a value of the wrong type for these is an error, strict or not
+PRIVATE_KEYS = {"hide", "search_exclude", "draft"}  # a value of the wrong type for these is an error, strict or not
 # A post's file name, as Jekyll's `Document::DATE_FILENAME_MATCHER` reads it: 2015-9-03-shiny.md is dated too.
 NAME = re.compile(r"^([0-9]{2,4}-[0-9]{1,2}-[0-9]{1,2})-(.+)$")
 
@@ -76,6 +77,9 @@ class Post:
     solutions: str = "hidden"  # how the post shows exercise answers: hidden, collapsed or shown
     colab_student: bool = False  # the Colab badge opens the student notebook
     redirect_from: list[str] = field(default_factory=list)  # old URLs that send readers here (jekyll-redirect-from)
+    draft: bool = False  # built by `make serve` with a banner, listed nowhere; left out of `make site`
+    bibliography: str = ""  # the post's own .bib or CSL JSON file (relative to the post), else the site's
+    csl: str = ""  # the post's citation style, else the site's
     warnings: list[str] = field(default_factory=list)
     linked_images: list[Path] = field(default_factory=list)  # filled in by the render stage
     missing_images: list[str] = field(default_factory=list)  # images it links that are not there, likewise
@@ -439,10 +443,14 @@ def source_files(root: Path, strict: bool = False) -> tuple[list[Path], list[str
     return files, ([message] if skipped else []) + unread_warning(root, unread, strict)
 
 
+POST_DATA = (".bib", ".csl")  # a post's bibliography and citation style (cite.py): read with the post, no warning
+
+
 def not_read(path: Path, folder: str) -> bool:
     "Whether a file among the posts is one the builder skips, as Jekyll and fastpages skipped it."
     markdown_post = path.suffix in (".md", ".markdown") and NAME.match(path.stem)
-    return folder == "_notebooks" and bool(markdown_post) or folder in ("_posts", "_word") and path.is_file()
+    among_posts = folder in ("_posts", "_word") and path.is_file() and path.suffix.lower() not in POST_DATA
+    return folder == "_notebooks" and bool(markdown_post) or among_posts
 
 
 def unread_warning(root: Path, paths: list[Path], strict: bool) -> list[str]:

@@ -18,6 +18,8 @@ import jinja2
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
+from lib.blog.cite import bibliography_file
+from lib.blog.cite import resolve as resolve_citations
 from lib.blog.config import Site
 from lib.blog.errors import BuildError
 from lib.blog.handout import STUDENT_DIR, has_exercises, student_bytes
@@ -25,6 +27,7 @@ from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slu
 from lib.blog.outside import deferred
 from lib.blog.paths import is_remote
 from lib.blog.read import Post
+from lib.blog.xref import resolve as resolve_xrefs
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = TEMPLATES / "assets"
@@ -108,9 +111,9 @@ def render_page(env: jinja2.Environment, template: str, url: str, **context) -> 
     return env.get_template(template).render(page_url=url, **context).encode()
 
 
-def notebook_body(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[str, dict]:
-    "The post's cells as HTML, and its output images (site path -> bytes)."
-    exporter.md_env = {"images": assets}
+def notebook_body(post: Post, site: Site, exporter, assets: ImageAssets, md_env: dict) -> tuple[str, dict]:
+    "The post's cells as HTML, and its output images (site path -> bytes). `md_env`: markdown's, shared by the cells."
+    exporter.md_env = md_env
     # No copy here: nbconvert deep-copies the notebook before its preprocessors change anything.
     body, resources = exporter.from_notebook_node(post.nb, export_resources(post, site))
     post.warnings += [f"{post.path}, {w}" for w in resources.get("warnings", [])]
@@ -158,7 +161,7 @@ def mend(nb):
 def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes, dict[str, bytes]]:
     """The notebook as reveal.js slides (a new slide at each heading, slide flags and speaker notes read,
     hidden cells hidden, long outputs cut: see preprocess.py), and its image files, which are the post's own."""
-    exporter.md_env = {"images": assets}
+    exporter.md_env = md_env = {"images": assets, "citations": bibliography_file(post, site) is not None}
     # The title is text, not markdown: escaped, so a title like `<img onerror=...>` stays text.
     from nbformat.v4 import new_markdown_cell
 
@@ -168,6 +171,7 @@ def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes
     nb.cells = [title, *post.nb.cells[1:]]
     resources = export_resources(post, site, metadata={"name": post.title})
     deck, resources = exporter.from_notebook_node(nb, resources)
+    deck = references(deck, post, site, md_env, quiet=True)  # the post said what is wrong with them
     return deferred(deck).encode(), resources.get("outputs", {})
 
 
@@ -256,19 +260,19 @@ def render_post(
     assets.liquid = lambda text, cell=None, untrusted=False: liquid().render(
         text, page, warn, post.path, line if cell is None else 0, cell, untrusted
     )
-    extra = {}
+    extra, md_env = {}, {"images": assets, "citations": bibliography_file(post, site) is not None}
     if post.kind == "notebook":
         validate(post)
-        body, outputs = notebook_body(post, site, get_exporter("post"), assets)
+        body, outputs = notebook_body(post, site, get_exporter("post"), assets, md_env)
         toc = outputs.pop("toc")
         extra = notebook_files(post, site, get_exporter, assets)
     elif post.kind in ("html", "word"):
         body, outputs, toc = assets.liquid(post.text), dict(post.files), []
     else:
-        md_env = {"images": assets}
         body, outputs = render_markdown(markdown_parser(), assets.liquid(post.text), md_env), {}
         toc = md_env.get("toc", [])
         post.warnings += [f"{post.path}: {w}" for w in md_env.get("math_fallbacks", [])]
+    body = references(body, post, site, md_env)
     body = deferred(assets.in_html(body))
     post.image_url = preview_image(post, site, assets)
     if assets.remote:
@@ -290,6 +294,16 @@ def render_post(
         downloads=downloads(post, extra), reading_minutes=reading_minutes(body), around=around,
     )  # fmt: skip
     return files | {post.file: page}
+
+
+def references(body: str, post: Post, site: Site, md_env: dict, quiet: bool = False) -> str:
+    """The post's cross-references numbered and its citations formatted, once all of its HTML is there. `quiet`:
+    the slides, which the post's own page has warned about, and which need no reference list."""
+    warn = (lambda message: None) if quiet else (lambda message: post.warnings.append(f"{post.path}: {message}"))
+    body = resolve_xrefs(body, warn)
+    if not md_env["citations"]:
+        return body
+    return resolve_citations(body, post, site, [] if quiet else md_env.get("cited", []), warn, listed=not quiet)
 
 
 def comments(post: Post, site: Site) -> str:

@@ -151,7 +151,7 @@ def rebuild(args, status: Status) -> None:
         with status.building:
             status.generation += 1
             posts = build(args.root, args.out, strict=args.strict, search="later" if args.search else False,
-                          cache=args.cache)  # fmt: skip
+                          cache=args.cache, drafts=True)  # fmt: skip
         status.error = None
         if args.search:
             threading.Thread(target=index_behind, args=(args, status, posts, status.generation), daemon=True).start()

@@ -78,7 +78,54 @@ function focusableScrolling(within = document) {
   pres.forEach((pre, i) => (wide[i] ? pre.setAttribute("tabindex", "0") : pre.removeAttribute("tabindex")));
 }
 
+// Quarto's tabsets: without JavaScript each panel shows under its label, one after another. Here they become
+// tabs, as WAI-ARIA's tabs pattern has them: one tab stop, arrow keys, Home and End to move, selection follows.
+function tabsets() {
+  document.querySelectorAll(".tabset").forEach((set, n) => {
+    const panels = [...set.children].filter((el) => el.classList.contains("tab-panel"));
+    if (!panels.length) return;
+    const list = Object.assign(document.createElement("div"), { className: "tab-list" });
+    list.setAttribute("role", "tablist");
+    const tabs = panels.map((panel, i) => {
+      const label = panel.querySelector(":scope > .tab-label");
+      const tab = Object.assign(document.createElement("button"), { type: "button", id: `tab-${n}-${i}` });
+      tab.setAttribute("role", "tab");
+      tab.innerHTML = label ? label.innerHTML : `Tab ${i + 1}`;
+      panel.id ||= `tab-panel-${n}-${i}`;
+      tab.setAttribute("aria-controls", panel.id);
+      panel.setAttribute("role", "tabpanel");
+      panel.setAttribute("aria-labelledby", tab.id);
+      panel.tabIndex = 0;
+      if (label) label.hidden = true;
+      list.append(tab);
+      return tab;
+    });
+    const select = (i, focus) => {
+      tabs.forEach((tab, j) => {
+        tab.setAttribute("aria-selected", String(i === j));
+        tab.tabIndex = i === j ? 0 : -1;
+        panels[j].hidden = i !== j;
+      });
+      if (focus) tabs[i].focus();
+    };
+    list.addEventListener("click", (event) => {
+      const i = tabs.indexOf(event.target.closest("[role=tab]"));
+      if (i >= 0) select(i, false);
+    });
+    list.addEventListener("keydown", (event) => {
+      const i = tabs.indexOf(document.activeElement);
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (i < 0 || to === undefined) return;
+      event.preventDefault();
+      select((to + tabs.length) % tabs.length, true);
+    });
+    set.prepend(list);
+    select(0, false);
+  });
+}
+
 themeToggle();
+tabsets();
 copyButtons();
 headingAnchors();
 addEventListener("load", () => (window.requestIdleCallback || setTimeout)(() => focusableScrolling()));
