@@ -216,7 +216,8 @@ def test_the_notebook_runs_in_a_private_folder_beside_a_read_only_copy_of_itself
     probe = (
         "import json, os\nown = json.load(open('submission.ipynb'))\n"
         "try:\n    open('submission.ipynb', 'w')\n    mean = 0.0\nexcept OSError:\n"
-        "    mean = 7 / 3 if own['cells'] and [f for f in os.listdir('.') if f[0] != '.'] == ['submission.ipynb'] else 0.0"
+        "    shown = [f for f in os.listdir('.') if f[0] != '.']\n"
+        "    mean = 7 / 3 if own['cells'] and shown == ['submission.ipynb'] else 0.0"
     )
     row = graded(tmp_path, key, {"ivy.ipynb": submission(key, {1: probe})})["ivy.ipynb"]
     assert row["Exercise 1: mean (of 1)"] == "1"
