@@ -14,10 +14,12 @@ REVEAL := lib/blog/templates/assets/reveal
 # package@version:file in the package[:package whose LICENSE it takes]. vega's npm package ships no
 # LICENSE, so it takes the one of vega-typings, from the same repository and release. 3Dmol.js draws
 # py3Dmol's molecule viewers; jQuery is for py3Dmol's outputs before 2.0, which call the classic notebook's `$`.
+# Mermaid draws the diagrams of ```mermaid blocks (post.html loads it once one nears the screen).
 VENDOR := lib/blog/templates/assets/vendor
 CHART_LIBS := vega@5.33.1:build/vega.min.js:vega-typings@1.5.1 vega-lite@4.17.0:build/vega-lite.min.js \
 	vega-lite@5.23.0:build/vega-lite.min.js vega-embed@6.29.0:build/vega-embed.min.js \
-	plotly.js-dist-min@2.35.3:plotly.min.js 3dmol@2.5.5:build/3Dmol-min.js jquery@3.7.1:dist/jquery.min.js
+	plotly.js-dist-min@2.35.3:plotly.min.js 3dmol@2.5.5:build/3Dmol-min.js jquery@3.7.1:dist/jquery.min.js \
+	mermaid@11.17.2:dist/mermaid.min.js
 # KaTeX renders the math latex2mathml cannot convert (lib/blog/markdown.py: KATEX, and post.html, name it too).
 KATEX := $(VENDOR)/katex@0.19.1
 # BokehJS for Bokeh's outputs, which load it from cdn.bokeh.org: the release of the Python bokeh that writes
@@ -153,7 +155,7 @@ LIGHTHOUSE_DIR := .cache/lighthouse-$(LIGHTHOUSE_VERSION)
 LIGHTHOUSE := $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
 CHROME_PATH ?= /usr/bin/chromium
 AUDIT_PORT ?= 4010
-AUDIT_PAGES := / /2021/08/20/pytorch-broadcasting.html /2021/09/04/teachers-guide.html /categories.html /search.html
+AUDIT_PAGES := / /2021/08/20/pytorch-broadcasting.html /2021/09/04/teachers-guide.html /2021/09/10/figures-references-and-citations.html /categories.html /search.html
 # Chrome's own setting of the reader's scheme (0 dark, 1 light): the pages follow it through CSS alone.
 AUDIT_SCHEMES := light:1 dark:0
 AUDIT_SCORES := const c = require(process.argv[1]).categories; \

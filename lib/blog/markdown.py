@@ -180,6 +180,8 @@ def formatter() -> HtmlFormatter:
 
 def highlight_fence(code: str, lang: str, _attrs: str) -> str:
     # Starting with <pre tells markdown-it to use this markup as it is.
+    if lang.strip().lower() in ("mermaid", "{mermaid}"):  # a diagram: the site's Mermaid draws it (post.html)
+        return f'<pre class="mermaid">{html.escape(code)}</pre>'
     return f'<pre class="highlight"><code>{highlight(code, lexer_for(lang), formatter())}</code></pre>'
 
 
