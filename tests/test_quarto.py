@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from browsing import needs_chromium
 from helpers import CONFIG, built, markdown_post, notebook, page, site
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
@@ -253,3 +254,33 @@ def test_the_quarto_post_has_every_feature(quarto_post):
                   "(Howard &amp; Gugger, 2020, p. 3)", '<section class="references" id="references">'):  # fmt: skip
         assert shown in body
     assert "@fig-" not in body and "@sec-" not in body and "{#" not in body
+
+
+# A PDF per post
+
+
+PDF_CONFIG = CONFIG + "pdf: true\n"
+
+
+@needs_chromium
+def test_pdf_true_prints_each_post_with_chromium_and_links_it(tmp_path):
+    root = site(tmp_path, PDF_CONFIG)
+    markdown_post(root, "---\ntitle: T\n---\n## Part\nText for the printer.\n")
+    said = []
+    build(root, root / "_site", search=False, cache=root / ".cache", log=said.append)
+    pdf = (root / "_site/pdf/note.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"/Type /Page" in pdf
+    assert 'href="/pdf/note.pdf"' in page(root, POST) and "  printed 1 post(s) to PDF" in said
+    said.clear()
+    build(root, root / "_site", search=False, cache=root / ".cache", log=said.append)  # warm: from the cache
+    assert not any("printed" in line for line in said) and (root / "_site/pdf/note.pdf").read_bytes() == pdf
+
+
+def test_without_chromium_pdf_true_warns_and_links_no_pdf(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-chromium"))
+    root = site(tmp_path, PDF_CONFIG)
+    markdown_post(root, "---\ntitle: T\n---\nText.\n")
+    said = []
+    build(root, root / "_site", search=False, log=said.append)
+    assert any("pdf: true), but Chromium was not found" in line for line in said)
+    assert not (root / "_site/pdf").exists() and "/pdf/" not in page(root, POST)

@@ -32,6 +32,7 @@ from lib.blog.pages import (
     vendored_of,
 )
 from lib.blog.paths import SiteFiles, check_url, real_paths, url_fault
+from lib.blog.pdf import chromium, print_posts
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files, static_files
 from lib.blog.render import ALONE, neighbours, page_env, render_post
 from lib.blog.shape import fits, is_digest
@@ -572,6 +573,9 @@ def build_locked(
     remove_left_temp_folders()
     site = load_config(root, strict)
     strict = strict or site.strict
+    if site.pdf and not chromium():
+        log("warning: _config.yml asks for PDFs (pdf: true), but Chromium was not found: no PDFs this build")
+        site.pdf = False
     store = Cache(cache) if cache else None
     builder_hash(memo(store, "builder.json"))
     context = warm_workers(root, store)
@@ -606,6 +610,9 @@ def build_locked(
     files.add({rel: read_bytes(path) for rel, path in static_files(root).items()}, "the _pages folder")
     for post in posts:
         files.add(redirect_pages([post], site.baseurl), f"{post.path} (redirect_from)")
+    if site.pdf:
+        printed = print_posts(posts, files, site.baseurl, store.folder / "pdf" if store else None, log)
+        files.add(printed, "the posts' PDFs (pdf: true)")
 
     def check(folder: Path, indexed: bool) -> None:
         warn = lambda w: log(f"warning: {w}")  # noqa: E731

@@ -26,6 +26,7 @@ from lib.blog.handout import STUDENT_DIR, has_exercises, student_bytes
 from lib.blog.markdown import ImageAssets, markdown_parser, render_markdown, slugify
 from lib.blog.outside import deferred
 from lib.blog.paths import is_remote
+from lib.blog.pdf import pdf_path
 from lib.blog.read import Post
 from lib.blog.xref import resolve as resolve_xrefs
 
@@ -291,7 +292,7 @@ def render_post(
         env, "post.html", post.url, post=post, title=post.title, description=post.summary,
         comments=comments(post, site), content=Markup(body), toc=toc if post.toc else None,
         badges=badges(post, site), stamp=stamp, social_image=absolute(site, post.image_url),
-        downloads=downloads(post, extra), reading_minutes=reading_minutes(body), around=around,
+        downloads=downloads(post, extra, site.pdf), reading_minutes=reading_minutes(body), around=around,
     )  # fmt: skip
     return files | {post.file: page}
 
@@ -331,10 +332,10 @@ def absolute(site: Site, url: str) -> str:
     return url if not url or is_remote(url) else site.full_url + url
 
 
-def downloads(post: Post, files: dict[str, bytes]) -> list[tuple[str, str]]:
-    "(label, site path) of the post's slides and notebooks, for links under its title."
+def downloads(post: Post, files: dict[str, bytes], pdf: bool = False) -> list[tuple[str, str]]:
+    "(label, site path) of the post's slides, notebooks and PDF (`pdf: true`), for links under its title."
     labels = {"slides/": "Slides", "-student.ipynb": "Student notebook", ".ipynb": "Notebook with answers"}
-    found = []
+    found = [("PDF", pdf_path(post))] if pdf and not post.is_page else []
     ours = [p for p in files if p.startswith(("slides/", "notebooks/"))]
     for path in sorted(ours, key=lambda p: (not p.startswith("slides/"), "-student" not in p)):
         found.append((next(label for key, label in labels.items() if key in path), path))
