@@ -284,3 +284,24 @@ def test_without_chromium_pdf_true_warns_and_links_no_pdf(tmp_path, monkeypatch)
     build(root, root / "_site", search=False, log=said.append)
     assert any("pdf: true), but Chromium was not found" in line for line in said)
     assert not (root / "_site/pdf").exists() and "/pdf/" not in page(root, POST)
+
+
+def test_editing_the_bibliography_renders_the_cached_post_again(tmp_path):
+    root = with_bibliography(tmp_path)
+    markdown_post(root, "---\ntitle: T\nbibliography: refs.bib\n---\nAs [@goodfellow2016].\n")
+    build(root, root / "_site", search=False, cache=root / ".cache", log=lambda _: None)
+    bib = root / "_posts" / "refs.bib"
+    bib.write_text(bib.read_text().replace("year={2016}", "year={2017}"))
+    build(root, root / "_site", search=False, cache=root / ".cache", log=lambda _: None)
+    assert "(Goodfellow et al., 2017)" in page(root, POST)
+
+
+def test_a_notebooks_markdown_cells_take_callouts_and_citations(tmp_path):
+    root = with_bibliography(tmp_path)
+    (root / "_notebooks" / "refs.bib").write_bytes((FIXTURE / "refs.bib").read_bytes())
+    front = '# "A Post"\n> About something\n\n- bibliography: refs.bib'
+    notebook(root, new_markdown_cell("::: {.callout-tip}\nAs [@goodfellow2016].\n:::"), front_matter=front)
+    built(root)
+    body = page(root)
+    assert '<div class="callout tip" role="note">' in body and "(Goodfellow et al., 2016)" in body
+    assert 'id="ref-goodfellow2016"' in body

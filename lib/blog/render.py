@@ -285,6 +285,8 @@ def render_post(
         where = ", ".join(dict.fromkeys(assets.refused))
         post.warnings.append(f"{post.path}: image(s) outside images/ and the post's folder, not copied: {where}")
     post.linked_images, post.linked_posts = list(assets.files.values()), dict(assets.linked)
+    if md_env["citations"]:  # a cached page is stale once its bibliography changes (build.Renderer.cached)
+        post.linked_images.append(bibliography_file(post, site))
     post.copied = set(assets.files)
     files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs | extra
     stamp = post.nb.metadata.get("blog", {}).get("stamp") if post.nb else None
