@@ -123,7 +123,7 @@ def served(request, tmp_path_factory):
 
 def copy_blog(root: Path, url: str, baseurl: str) -> None:
     "The repository's posts and images, with its config pointed at the local server."
-    for pattern in ("_notebooks/*.ipynb", "_posts/*.md", "images/*"):
+    for pattern in ("_notebooks/*.ipynb", "_posts/*.md", "_posts/*.bib", "images/*"):
         for path in ROOT.glob(pattern):
             (root / path.parent.relative_to(ROOT)).mkdir(exist_ok=True)
             shutil.copy2(path, root / path.relative_to(ROOT))
