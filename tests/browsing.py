@@ -59,3 +59,23 @@ def served(folder: Path, baseurl: str = ""):
         yield f"http://127.0.0.1:{server.server_port}{baseurl}"
     finally:
         server.shutdown()
+
+
+def watch(page, base_url: str) -> tuple[list[str], list[str]]:
+    "Start recording the page's console errors and every request that leaves the site: (errors, outside)."
+    errors, outside = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base_url, "data:")) else None)
+    return errors, outside
+
+
+@contextlib.contextmanager
+def site_of(root: Path, tmp_path_factory, baseurl: str, search: bool = False):
+    "The blog at `root` built into a temporary folder and served under `baseurl`; yields the site's address."
+    from lib.blog.build import build
+
+    out = tmp_path_factory.mktemp("site") / "_site"
+    build(root, out, search=search, log=lambda _: None)
+    with served(out, baseurl) as url:
+        yield url

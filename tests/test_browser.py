@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
-from browsing import require_chromium, served
+from browsing import require_chromium, served, watch
 
 from lib.blog.build import build
 from lib.blog.config import load_config
@@ -42,10 +42,7 @@ def visit(browser, base_url):
     context = browser.new_context()
     context.set_default_timeout(15_000)
     page = context.new_page()
-    errors, outside = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base_url, "data:")) else None)
+    errors, outside = watch(page, base_url)
 
     def go(path: str):
         page.goto(base_url + path, wait_until="networkidle")

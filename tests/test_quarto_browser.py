@@ -6,9 +6,8 @@ The blog is built from the repository's own posts and served on 127.0.0.1 under 
 from pathlib import Path
 
 import pytest
-from browsing import require_chromium, served
+from browsing import require_chromium, site_of, watch
 
-from lib.blog.build import build
 from lib.blog.config import load_config
 
 ROOT = Path(__file__).parents[1]
@@ -20,9 +19,7 @@ require_chromium()
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site") / "_site"
-    build(ROOT, out, search=False, log=lambda _: None)
-    with served(out, BASEURL) as url:
+    with site_of(ROOT, tmp_path_factory, BASEURL) as url:
         yield url
 
 
@@ -30,10 +27,8 @@ def base_url(tmp_path_factory):
 def demo(browser, base_url):
     "The demo post open in a page; with the console's errors and every request that left the site."
     context = browser.new_context()
-    page, errors, outside = context.new_page(), [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base_url, "data:")) else None)
+    page = context.new_page()
+    errors, outside = watch(page, base_url)
     page.goto(base_url + DEMO, wait_until="networkidle")
     yield page, errors, outside
     context.close()
