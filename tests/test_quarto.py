@@ -51,6 +51,12 @@ def test_callouts_of_each_kind_with_a_title_or_without(tmp_path):
     assert '<p class="callout-label">Important</p>' in body and "<h2" not in body
 
 
+def test_a_collapsible_callout_is_a_details_element(tmp_path):
+    body = rendered(tmp_path, '::: {.callout-note collapse="true"}\n## Answer\nHidden at first.\n:::\n')
+    assert '<details class="callout note">\n<summary class="callout-label">Answer</summary>' in body
+    assert "Hidden at first.</p>\n</details>" in body
+
+
 def test_another_fenced_div_is_left_as_text(tmp_path):
     assert "::: {.columns}" in rendered(tmp_path, "::: {.columns}\nText.\n:::\n")
 

@@ -11,6 +11,7 @@ markdown-it-py's container plugin (mdit-py-plugins) finds the `:::` blocks, nest
 What it does not know is Quarto's meaning, written here: the attributes (`{.callout-tip title="..."}`),
 a callout's first heading as its title, and a tabset's headings as its tabs. A tabset reads without
 JavaScript (every panel shown under its heading); site.js turns it into tabs that work from the keyboard.
+A callout with `collapse="true"` (or `"false"`) folds, as a closed (or open) `<details>`.
 """
 
 from __future__ import annotations
@@ -56,14 +57,17 @@ def validate(params: str, markup: str) -> bool:
 def render(self, tokens, idx: int, options, env) -> str:
     token = tokens[idx]
     if token.nesting == -1:
-        return "</div>\n"
+        return "</details>\n" if token.meta.get("folds") else "</div>\n"
     kind = kind_of(token.info)
     if kind == "tabset":
         return '<div class="tabset">\n'
     _, values = attributes(token.info)
     name = kind[8:]
-    title = token.meta.get("title") or values.get("title") or name.capitalize()
-    return f'<div class="callout {name}" role="note">\n<p class="callout-label">{html.escape(title)}</p>\n'
+    title = html.escape(token.meta.get("title") or values.get("title") or name.capitalize())
+    if values.get("collapse") in ("true", "false"):  # Quarto's folding callout: <details>, open unless "true"
+        shown = " open" if values["collapse"] == "false" else ""
+        return f'<details class="callout {name}"{shown}>\n<summary class="callout-label">{title}</summary>\n'
+    return f'<div class="callout {name}" role="note">\n<p class="callout-label">{title}</p>\n'
 
 
 def quarto_blocks(state) -> None:
@@ -74,6 +78,7 @@ def quarto_blocks(state) -> None:
         if token.type != "container_quarto_open":
             continue
         kind, end = kind_of(token.info), closing(tokens, i)
+        tokens[end].meta["folds"] = attributes(token.info)[1].get("collapse") in ("true", "false")
         if kind and kind.startswith("callout-") and tokens[i + 1].type == "heading_open":
             token.meta["title"] = tokens[i + 2].content
             for t in tokens[i + 1 : i + 4]:
