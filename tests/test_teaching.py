@@ -222,3 +222,21 @@ def test_grading_a_real_student_notebook_names_the_positions_mistake(tmp_path):
     assert [points for _, checks in row.marks for points, _ in checks] == [0, 0, 0]
     said = (tmp_path / "out" / key.stem / "feedback" / "alice.md").read_text()
     assert "returns positions in `pair` (0 for the 3, 1 for the 7), not the digits" in said
+
+
+@pytest.mark.parametrize("path", EXERCISE_POSTS, ids=lambda p: p.stem)
+def test_grading_the_keys_own_answers_in_the_sandbox_gives_every_point(path, tmp_path):
+    from lib.blog.grade import Settings, grade
+    from lib.blog.handout import exercises
+
+    key = nbformat.read(path, 4)
+    student = nbformat.reads(student_bytes(key).decode(), 4)
+    open_ones = [c for c in student.cells if "exercise" in c.metadata.get("tags", [])]
+    for cell, (i, _) in zip(open_ones, exercises(key), strict=True):
+        cell.source = key.cells[i].source
+    (tmp_path / "in").mkdir()
+    nbformat.write(student, tmp_path / "in" / "right.ipynb")
+    settings = Settings(timeout=300, sandboxed=shutil.which("bwrap") is not None)
+    [row] = grade(tmp_path / "in", path, tmp_path / "out", settings, log=lambda _: None)
+    points = [p for _, checks in row.marks for p, _ in checks]
+    assert points and points == [1] * len(points)
