@@ -108,6 +108,11 @@ def test_sections_are_numbered_by_their_place_among_the_headings(tmp_path):
     )
 
 
+def test_a_kramdown_header_id_names_its_heading_as_jekyll_did(tmp_path):
+    body = rendered(tmp_path, "## Getting started {#start}\n\n[Back](#start)\n")
+    assert '<h2 id="start">Getting started</h2>' in body
+
+
 def test_a_labelled_equation_is_numbered(tmp_path):
     body = rendered(tmp_path, "$$\nE = mc^2\n$$ {#eq-energy}\n\nBy @eq-energy.\n")
     assert (

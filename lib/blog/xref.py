@@ -29,7 +29,8 @@ ITEM = re.compile(r"^\s*(?P<prefix>.*?)(?P<suppress>-?)@(?P<key>" + KEY + r")(?:
 LOCATORS = {"p.": "page", "pp.": "page", "page": "page", "pages": "page", "ch.": "chapter", "chap.": "chapter",
             "chapter": "chapter", "sec.": "section", "section": "section", "fig.": "figure", "vol.": "volume",
             "para.": "paragraph", "l.": "line", "n.": "note", "eq.": "equation"}  # fmt: skip
-HEADING_LABEL = re.compile(r"\s*\{#(" + LABEL + r")\}\s*$")
+# `## Title {#id}`: Quarto's `{#sec-x}`, and kramdown's header ids, which fastpages blogs use; classes may follow.
+HEADING_LABEL = re.compile(r"\s*\{#([A-Za-z][\w:.-]*)((?:\s+\.[\w-]+)*)\}\s*$")
 EQUATION_LABEL = re.compile(r"\$\$\s*\{#(eq-[\w-]*\w)\}")
 TABLE_CAPTION = re.compile(r"^:\s*(.*?)\s*\{#(tbl-[\w-]*\w)\}\s*$", re.S)
 FIGURE_LABEL = re.compile(r"^\s*\{#(fig-[\w-]*\w)\}")
@@ -128,13 +129,15 @@ def references_rule(state) -> None:
 
 
 def heading_labels(state) -> None:
-    "`## Title {#sec-x}`: the label is the heading's id, marked `data-xref` (before heading ids are made)."
+    """`## Title {#id}`: the id is the heading's (before heading ids are made); a section label (`{#sec-x}`) is
+    marked `data-xref`, for references to number it."""
     tokens = state.tokens
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and (m := HEADING_LABEL.search(tokens[i + 1].content)):
             strip_label(tokens[i + 1], m)
             token.attrSet("id", m[1])
-            token.attrSet("data-xref", "")
+            if m[1].startswith("sec-"):
+                token.attrSet("data-xref", "")
 
 
 def block_labels(state) -> None:
