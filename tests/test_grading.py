@@ -223,6 +223,28 @@ def test_the_notebook_runs_in_a_private_folder_beside_a_read_only_copy_of_itself
     assert row["Exercise 1: mean (of 1)"] == "1"
 
 
+def test_a_link_handed_in_as_a_notebook_is_not_graded(tmp_path, key):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "mallory.ipynb").symlink_to(key)  # the answer key itself, as mallory's work
+    rows = graded(tmp_path, key, {"victim.ipynb": submission(key, RIGHT)})
+    assert (rows["mallory.ipynb"]["total"], rows["victim.ipynb"]["total"]) == ("0", "4")
+    assert "not graded: a link to another file" in feedback_of(tmp_path, key, "mallory")
+
+
+def test_a_forged_line_of_any_shape_leaves_the_grader_standing(tmp_path, key):
+    forged = """import json, os
+for fd in map(int, os.listdir('/proc/self/fd')):
+    try:
+        os.write(fd, b'{"exercise": [1], "when": "span", "values": {"mean": {"array": 1}}}\\n[1, 2]\\n"x"\\n')
+    except OSError:
+        pass
+mean = 2.0"""
+    rows = graded(
+        tmp_path, key, {"mallory.ipynb": submission(key, {1: forged}), "victim.ipynb": submission(key, RIGHT)}
+    )
+    assert (rows["mallory.ipynb"]["Exercise 1: mean (of 1)"], rows["victim.ipynb"]["total"]) == ("0", "4")
+
+
 def test_a_submission_cannot_see_the_grader_or_other_sandboxes(tmp_path, key):
     probe = "import os\nmean = 0.0 if sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) != [1, 2] else 7 / 3"
     row = graded(tmp_path, key, {"mallory.ipynb": submission(key, {1: probe})})["mallory.ipynb"]

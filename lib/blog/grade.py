@@ -175,7 +175,8 @@ def parse_lines(data: bytes, work: Assignment, outcome: Outcome) -> bool:
         if isinstance(message.get("problem"), str) and len(outcome.problems) < 50:
             outcome.problems.append(message["problem"][:500])
         done = done or message.get("done") is True
-        exercise, values = by_number.get(message.get("exercise")), message.get("values")
+        number, values = message.get("exercise"), message.get("values")
+        exercise = by_number.get(number) if type(number) is int else None  # a forged line may hold anything
         if exercise is None or not isinstance(values, dict):
             continue
         store = outcome.values if message.get("when") == "span" else end_values
@@ -284,7 +285,9 @@ def grade(
     paths = sorted(p for p in submissions.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file())
     if not paths:
         raise BuildError(submissions, "holds no .ipynb files to grade")
-    outcomes = run_all(paths, work, root, settings, progress)
+    handed_in = [p for p in paths if not is_link(p, submissions)]
+    done = dict(zip(handed_in, run_all(handed_in, work, root, settings, progress), strict=True))
+    outcomes = [done.get(p) or Outcome(problems=[LINKED]) for p in paths]
     ids = student_ids([p.relative_to(submissions) for p in paths])
     rows = [
         Row(s, p.relative_to(submissions).as_posix(), score(work, o), o)
@@ -295,6 +298,14 @@ def grade(
         log(f"  graded {row.file}: {row.points(work)}/{row.max_points(work)}")
     log(f"Graded {len(rows)} notebook(s) against {key}: {folder / 'gradebook.csv'}")
     return rows
+
+
+LINKED = "not graded: a link to another file, not a notebook handed in"
+
+
+def is_link(path: Path, folder: Path) -> bool:
+    "A link, or a path through one out of the folder: it could hand in the answer key or another student's work."
+    return path.is_symlink() or not path.resolve().is_relative_to(folder.resolve())
 
 
 def run_all(paths: list[Path], work: Assignment, root: Path, settings: Settings, progress: bool) -> list[Outcome]:
