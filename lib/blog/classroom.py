@@ -26,6 +26,7 @@ from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
 from lib.blog.grade import Assignment, Exercise, Settings, assignment, run_submission, score
 from lib.blog.handout import student_bytes
+from lib.blog.sandbox import check_bwrap
 from lib.blog.nbfile import load
 
 ASSIGNMENT = Path(".github") / "grading" / "assignment.json"
@@ -135,9 +136,12 @@ def template(root: Path, key: Path, out: Path, log=print) -> Path:
 
 def classroom_grade(notebook: Path, out: Path, settings: Settings | None = None, data: Path = ASSIGNMENT) -> dict:
     "On the runner: grade the student's notebook in the sandbox; each check's points and message, as JSON."
+    settings = settings or Settings()
+    if settings.sandboxed:
+        check_bwrap()  # a runner without a working bwrap says so, instead of failing every check
     work = assignment_from(json.loads(data.read_text(encoding="utf-8")))
     root = Path(__file__).resolve().parents[2]
-    outcome = run_submission(notebook, work, root, settings or Settings(), 0)
+    outcome = run_submission(notebook, work, root, settings, 0)
     marks = [mark for _, checks in score(work, outcome) for mark in checks]
     results = {}
     for (step, _, exercise), (points, message) in zip(check_ids(work), marks, strict=True):
