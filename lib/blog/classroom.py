@@ -26,8 +26,8 @@ from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
 from lib.blog.grade import Assignment, Exercise, Settings, assignment, run_submission, score
 from lib.blog.handout import student_bytes
-from lib.blog.sandbox import check_bwrap
 from lib.blog.nbfile import load
+from lib.blog.sandbox import check_bwrap
 
 ASSIGNMENT = Path(".github") / "grading" / "assignment.json"
 RESULTS = "grading-results.json"
