@@ -13,7 +13,10 @@
    nbconvert rendering its notebooks.
 7. A big site: 1,000 markdown posts and 100 notebooks, cold, warm, one post edited, peak memory; the
    markdown posts alone against Jekyll (when installed).
-8. Grading a class: submissions of the broadcasting post graded per minute, each in its bubblewrap
+8. Markdown at Hugo's speed: the same 1,000 distinct markdown posts built cold by this builder (no search
+   index), Hugo and Jekyll, each with one-line layouts of its own, in turn, 3 rounds, medians and ratios
+   (`python -m lib.bench markdown`).
+9. Grading a class: submissions of the broadcasting post graded per minute, each in its bubblewrap
    sandbox against unconfined (`--no-sandbox`), rounds taken in turn (`python -m lib.bench grading`).
 
 Each figure is the best of a few runs (the least disturbed one). Nothing here asserts a
@@ -351,6 +354,68 @@ def bench_scale() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def hugo_site(folder: Path, posts: Path) -> Path:
+    "The posts as a Hugo site: one-line layouts, no taxonomies, feeds or sitemap."
+    (folder / "content" / "posts").mkdir(parents=True)
+    (folder / "layouts" / "_default").mkdir(parents=True)
+    (folder / "hugo.toml").write_text(
+        'baseURL = "http://127.0.0.1/"\ntitle = "T"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
+    )
+    (folder / "layouts" / "_default" / "single.html").write_text("<html><body>{{ .Content }}</body></html>\n")
+    (folder / "layouts" / "_default" / "list.html").write_text(
+        '<html><body>{{ range .Pages }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}</body></html>\n'
+    )
+    for post in posts.glob("*.md"):
+        shutil.copy(post, folder / "content" / "posts" / post.name)
+    return folder
+
+
+def jekyll_site(folder: Path, posts: Path) -> Path:
+    "The posts as a Jekyll site with one-line layouts."
+    (folder / "_layouts").mkdir(parents=True)
+    (folder / "_layouts" / "default.html").write_text("<html><body>{{ content }}</body></html>\n")
+    (folder / "_layouts" / "post.html").write_text("<html><body>{{ content }}</body></html>\n")
+    (folder / "_config.yml").write_text("defaults:\n  - scope: {path: ''}\n    values: {layout: default}\n")
+    shutil.copytree(posts, folder / "_posts")
+    return folder
+
+
+def bench_markdown(rounds: int = 3) -> None:
+    import statistics
+
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        ours = scale_site(tmp / "ours", 1000, 0)
+        builders = {"this builder (no search index)": lambda: cold_blog(ours, tmp / "o", "--no-search")}
+        if hugo := shutil.which("hugo"):
+            site = hugo_site(tmp / "hugo", ours / "_posts")
+            builders["Hugo"] = lambda: (
+                shutil.rmtree(site / "public", ignore_errors=True),
+                run(hugo, "--quiet", "-s", str(site)),
+            )
+        if jekyll := shutil.which("jekyll"):
+            site_j = jekyll_site(tmp / "jekyll", ours / "_posts")
+            builders["Jekyll"] = lambda: run(jekyll, "build", "-q", "-s", str(site_j), "-d", str(tmp / "j"))
+        times: dict[str, list[float]] = {name: [] for name in builders}
+        for _ in range(rounds):
+            for name, make in builders.items():  # in turn, so that a slow spell of the machine hits each
+                times[name].append(best(make, 1))
+        median = {name: statistics.median(t) for name, t in times.items()}
+        print(f"\nMarkdown at Hugo's speed: 1,000 distinct markdown posts, cold, one-line layouts, median of {rounds}")
+        print(f"  {'':<46} {'time':>12}  {'ours/it':>8}")
+        ref = median["this builder (no search index)"]
+        for name, seconds in median.items():
+            print(
+                f"  {name:<46} {seconds * 1000:9.1f} ms  {ref / seconds:7.2f}x"
+                + ("  (goal: <= 1.00x of Hugo)" if name == "Hugo" else "")
+            )
+        for tool in ("hugo", "jekyll"):
+            if not shutil.which(tool):
+                print(f"  {tool}: skipped, not installed (apt-get install {tool})")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def bench_grading(students: int = 8, rounds: int = 2) -> None:
     from lib.blog.grade import Settings, grade
     from lib.blog.handout import student_path
@@ -385,6 +450,7 @@ BENCHES = {
     "scale": bench_scale,
     "execute": bench_execute,
     "class": bench_class,
+    "markdown": bench_markdown,
     "grading": bench_grading,
 }
 
