@@ -223,6 +223,14 @@ def test_the_notebook_runs_in_a_private_folder_beside_a_read_only_copy_of_itself
     assert row["Exercise 1: mean (of 1)"] == "1"
 
 
+def test_metadata_of_any_shape_costs_that_student_only(tmp_path, key):
+    odd = submission(key, RIGHT)
+    for cell in odd.cells:
+        cell.metadata.update(nbgrader="not a map", tags=5)
+    rows = graded(tmp_path, key, {"odd.ipynb": odd, "victim.ipynb": submission(key, RIGHT)})
+    assert rows["victim.ipynb"]["total"] == "4" and rows["odd.ipynb"]["total"] == "4"  # answers found where they are
+
+
 def test_a_link_handed_in_as_a_notebook_is_not_graded(tmp_path, key):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "mallory.ipynb").symlink_to(key)  # the answer key itself, as mallory's work

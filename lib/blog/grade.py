@@ -31,8 +31,9 @@ from pathlib import Path
 
 from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
+from lib.blog.execute import source
 from lib.blog.gradebook import Row, student_ids, write_results
-from lib.blog.handout import exercises, expectations, is_check, student_notebook
+from lib.blog.handout import exercises, expectations, is_check, nbgrader_of, student_notebook, tags_of
 from lib.blog.nbfile import load
 from lib.blog.sandbox import Limits, check_bwrap, slot_uid, start
 from lib.check import Undefined, from_wire, verdict
@@ -93,19 +94,13 @@ class Outcome:
     wrong_notebook: bool = False
 
 
-def source_of(cell: dict) -> str:
-    text = cell.get("source", "")
-    return "".join(text) if isinstance(text, list) else str(text)
-
-
 def exercise_cells(cells: list[dict], work: Assignment) -> dict[int, int]:
     "Index of each exercise's cell in a submission: by nbgrader's grade_id, else the k-th `exercise` tag."
     by_id = {}
     for i, cell in enumerate(cells):
-        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-        if isinstance(grade_id, str):
+        if isinstance(grade_id := nbgrader_of(cell).get("grade_id"), str):
             by_id.setdefault(grade_id, i)
-    tagged = [i for i, c in enumerate(cells) if "exercise" in (c.get("metadata", {}).get("tags") or [])]
+    tagged = [i for i, c in enumerate(cells) if "exercise" in tags_of(c)]
     found = {}
     for k, e in enumerate(work.exercises):
         at = by_id.get(e.grade_id, tagged[k] if k < len(tagged) else None)
@@ -114,11 +109,10 @@ def exercise_cells(cells: list[dict], work: Assignment) -> dict[int, int]:
     return found
 
 
-def job_of(cells: list[dict], work: Assignment, timeout: float) -> dict:
+def job_of(cells: list[dict], spots: dict[int, int], work: Assignment, timeout: float) -> dict:
     """The harness's job: the code cells to run (the student's check cells left out: the key's checks are
-    compared outside), and each checked exercise's span of them: from its cell to the next exercise's."""
-    spots = exercise_cells(cells, work)
-    run = [i for i, c in enumerate(cells) if c.get("cell_type") == "code" and not is_check(c)]
+    compared outside), and each checked exercise's span of them: from its cell (`spots`) to the next exercise's."""
+    run = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and not is_check(c)]
     position = lambda at: next((n for n, i in enumerate(run) if i >= at), len(run))  # noqa: E731
     spans = []
     for e in (e for e in work.exercises if e.checks):
@@ -126,20 +120,19 @@ def job_of(cells: list[dict], work: Assignment, timeout: float) -> dict:
         later = [spots[x.number] for x in work.exercises if x.number > e.number and x.number in spots]
         stop = position(min(later)) if later else len(run)
         spans.append([e.number, first, max(stop, first + 1), [c["name"] for c in e.checks]])
-    cells_out = [{"number": i + 1, "source": source_of(cells[i])} for i in run]
+    cells_out = [{"number": i + 1, "source": source(cells[i])} for i in run]
     return {"cells": cells_out, "spans": spans, "timeout": timeout}
 
 
-def looks_wrong(cells: list[dict], work: Assignment) -> bool:
+def looks_wrong(cells: list[dict], spots: dict[int, int], work: Assignment) -> bool:
     "A notebook with none of the exercise cells and few of the assignment's texts is another notebook."
-    texts = {source_of(c).strip() for c in cells if c.get("cell_type") == "markdown"}
+    texts = {source(c).strip() for c in cells if c["cell_type"] == "markdown"}
     shared = len(texts & work.markdown) / max(1, len(work.markdown))
-    return not exercise_cells(cells, work) and shared < 0.25
+    return not spots and shared < 0.25
 
 
-def written_answers(cells: list[dict], work: Assignment) -> dict[int, str]:
-    spots = exercise_cells(cells, work)
-    return {e.number: source_of(cells[spots[e.number]]) for e in work.exercises if not e.checks and e.number in spots}
+def written_answers(cells: list[dict], spots: dict[int, int], work: Assignment) -> dict[int, str]:
+    return {e.number: source(cells[spots[e.number]]) for e in work.exercises if not e.checks and e.number in spots}
 
 
 def read_channel(proc, fd: int, deadline: float) -> tuple[bytes, str | None]:
@@ -232,15 +225,16 @@ def run_submission(path: Path, work: Assignment, root: Path, settings: Settings,
     "The outcome of one submission, whatever its notebook does."
     outcome = Outcome()
     try:
-        _, nb = load(path, validate=False)
-        cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
+        _, nb = load(path, validate=False)  # checks each cell's type, source and metadata (nbfile.check_cells)
     except BuildError as e:
         outcome.problems.append(f"not a notebook this can run: {e.message}")
         return outcome
-    outcome.wrong_notebook = looks_wrong(cells, work)
-    outcome.written = written_answers(cells, work)
+    cells = nb["cells"]
+    spots = exercise_cells(cells, work)
+    outcome.wrong_notebook = looks_wrong(cells, spots, work)
+    outcome.written = written_answers(cells, spots, work)
     read_end, write_end = os.pipe()
-    job = job_of(cells, work, settings.timeout) | {"uid": slot_uid(slot, settings.sandboxed), "fd": write_end}
+    job = job_of(cells, spots, work, settings.timeout) | {"uid": slot_uid(slot, settings.sandboxed), "fd": write_end}
     folder, proc = Path(tempfile.mkdtemp(prefix="grade-")), None
     try:
         proc = start(root, settings.limits, settings.sandboxed, write_end, folder, path)

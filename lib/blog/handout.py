@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lib.blog.cache import write_atomic
 from lib.blog.errors import BuildError
+from lib.blog.execute import source
 from lib.blog.flags import is_notes, markdown_solution, parse_flags
 from lib.blog.nbfile import json_copy, load
 from lib.check import EXPECT_MIME
@@ -56,13 +57,23 @@ def solution_lines(cell) -> list[str]:
     return [line for line in lines if line and not line.startswith("#") and not line.isidentifier()]
 
 
+def nbgrader_of(cell) -> dict:
+    "A cell's nbgrader metadata; {} where a submission holds anything else there."
+    found = cell.get("metadata", {}).get("nbgrader")
+    return found if isinstance(found, dict) else {}
+
+
+def tags_of(cell) -> list:
+    "A cell's tags; [] where a submission holds anything else there."
+    found = cell.get("metadata", {}).get("tags")
+    return found if isinstance(found, list) else []
+
+
 def is_check(cell) -> bool:
     """A cell of checks: flagged `#| checks: true` (in the key), or marked autograded by nbgrader's metadata
     (in a student notebook). A cell may be a notebook node or the plain JSON of a submission."""
-    source = cell["source"]
-    text = "".join(source) if isinstance(source, list) else source
-    flagged = cell["cell_type"] == "code" and parse_flags(text)[1].get("checks", "").lower() == "true"
-    return flagged or cell.get("metadata", {}).get("nbgrader", {}).get("grade") is True
+    flagged = cell["cell_type"] == "code" and parse_flags(source(cell))[1].get("checks", "").lower() == "true"
+    return flagged or nbgrader_of(cell).get("grade") is True
 
 
 def expectations(cell, path, number: int) -> list[dict]:
