@@ -47,7 +47,6 @@ class Exercise:
     number: int
     label: str
     checks: list[dict]  # the key's expectations, one per check; none: marked by hand (rubric.csv)
-    written: bool = False
 
     @property
     def grade_id(self) -> str:
@@ -72,9 +71,9 @@ def assignment(key: Path) -> Assignment:
     "What grading needs of an answer key: its exercises and the expectations its checks recorded."
     _, nb = load(key)
     student, found = student_notebook(nb, key), []
-    for k, (i, j) in enumerate(exercises(nb), 1):
+    for k, (_, j) in enumerate(exercises(nb), 1):
         checks = expectations(nb.cells[j], key, j + 1) if j is not None else []
-        found.append(Exercise(k, f"Exercise {k}", checks, nb.cells[i].cell_type == "markdown"))
+        found.append(Exercise(k, f"Exercise {k}", checks))
     if not found:
         raise BuildError(key, "has no exercises to grade")
     texts = {c.source.strip() for c in student.cells if c.cell_type == "markdown" and c.source.strip()}
