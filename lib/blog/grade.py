@@ -22,6 +22,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -214,7 +215,7 @@ def end(proc) -> None:
     if proc is None:
         return
     try:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
@@ -288,7 +289,7 @@ def grade(
     ]
     folder = write_results(out / work.name, work, rows)
     for row in rows:
-        log(f"  graded {row.file}: {row.points(work)}/{row.max_points(work)}")
+        log(f"  graded {row.file}: {row.points()}/{row.max_points(work)}")
     log(f"Graded {len(rows)} notebook(s) against {key}: {folder / 'gradebook.csv'}")
     return rows
 

@@ -88,7 +88,7 @@ class Row:
     def auto(self) -> int:
         return sum(p for _, checks in self.marks for p, _ in checks)
 
-    def points(self, work) -> float:
+    def points(self) -> float:
         return self.auto() + sum(float(p) for p, _ in self.rubric.values() if p != "")
 
     def max_points(self, work) -> float:
@@ -141,7 +141,7 @@ def gradebook(rows: list[Row], work) -> list[list]:
     for row in rows:
         points = [p for _, checks in row.marks for p, _ in checks]
         marked = [row.rubric[e.number][0] for e in work.exercises if not e.checks]
-        total, out_of = number(row.points(work)), number(row.max_points(work))
+        total, out_of = number(row.points()), number(row.max_points(work))
         lines.append([row.student.id, row.file, *points, *marked, total, out_of, row.notes()])
     return lines
 
@@ -156,7 +156,7 @@ def canvas(rows: list[Row], work) -> list[list]:
     ]
     for row in rows:
         s = row.student
-        lines.append([s.name or s.id, s.canvas, "", "" if s.canvas else s.id, "", number(row.points(work))])
+        lines.append([s.name or s.id, s.canvas, "", "" if s.canvas else s.id, "", number(row.points())])
     return lines
 
 
@@ -166,7 +166,7 @@ def moodle(rows: list[Row], work) -> list[list]:
     for row in rows:
         s = row.student
         ident = f"Participant {s.moodle}" if s.moodle else s.id
-        lines.append([ident, s.name or s.id, number(row.points(work)), number(row.max_points(work)), row.notes()])
+        lines.append([ident, s.name or s.id, number(row.points()), number(row.max_points(work)), row.notes()])
     return lines
 
 
@@ -174,7 +174,7 @@ def feedback(row: Row, work) -> str:
     lines = [
         f"# Feedback: {row.student.id}",
         "",
-        f"{work.title}: {number(row.points(work))} of {number(row.max_points(work))} points.",
+        f"{work.title}: {number(row.points())} of {number(row.max_points(work))} points.",
         "",
     ]
     if row.outcome.wrong_notebook:

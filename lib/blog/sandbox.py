@@ -47,10 +47,15 @@ class Limits:
     folder: int = 512 << 20  # the private working folder (a tmpfs, in memory)
 
 
+def fastai_home() -> Path:
+    "fastai's own folder: FASTAI_HOME, else ~/.fastai, as fastai reads it."
+    return Path(os.environ.get("FASTAI_HOME", "~/.fastai")).expanduser()
+
+
 def fastai_data() -> Path | None:
-    """The folder fastai's `untar_data` keeps datasets in, as fastai's own config file says (FASTAI_HOME,
-    ~/.fastai/config.ini; relative paths are under FASTAI_HOME). Read here without importing fastai."""
-    home = Path(os.environ.get("FASTAI_HOME", "~/.fastai")).expanduser()
+    """The folder fastai's `untar_data` keeps datasets in, as fastai's own config file says (config.ini in
+    `fastai_home()`; relative paths are under it). Read here without importing fastai."""
+    home = fastai_home()
     config = configparser.ConfigParser()
     config.read(home / "config.ini")
     folder = Path(config.get("DEFAULT", "data", fallback="data")).expanduser()
@@ -184,8 +189,7 @@ def start(
     shutil.copyfile(submission, folder / SUBMISSION)
     os.chmod(folder / SUBMISSION, 0o644)  # readable by the sandbox's own user
     cwd = None if sandboxed else folder
-    home = Path(os.environ.get("FASTAI_HOME", "~/.fastai")).expanduser()
-    env = environment(root, HOME, "/fastai") if sandboxed else environment(root, str(folder), str(home))
+    env = environment(root, HOME, "/fastai") if sandboxed else environment(root, str(folder), str(fastai_home()))
     return subprocess.Popen(
         harness_command(root, limits, sandboxed, folder), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, pass_fds=(channel,), env=env, cwd=cwd, start_new_session=True,
