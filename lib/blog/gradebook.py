@@ -95,12 +95,10 @@ class Row:
         return work.max_points + sum(out_of for _, out_of in self.rubric.values())
 
     def notes(self) -> str:
+        unmarked = sum(p == "" for p, _ in self.rubric.values())
         found = ["wrong notebook"] if self.outcome.wrong_notebook else []
-        found += [f"{sum(p == '' for p, _ in self.rubric.values())} to mark in rubric.csv"] if self.to_mark() else []
+        found += [f"{unmarked} to mark in rubric.csv"] if unmarked else []
         return "; ".join(found + self.outcome.problems[:3])
-
-    def to_mark(self) -> bool:
-        return any(p == "" for p, _ in self.rubric.values())
 
 
 RUBRIC_HEADER = ["student", "file", "exercise", "out of", "points", "answer"]
