@@ -267,7 +267,7 @@ def remote_image(src: str, alt: str) -> Token:
 
 
 def html_token(kind: str, content: str) -> Token:
-    "A token of raw HTML (`html_inline` or `html_block`) that a core rule puts in the stream."
+    "A token of raw HTML (`html_inline` or `html_block`), or of `text`, that a core rule puts in the stream."
     from markdown_it.token import Token
 
     token = Token(kind, "", 0)

@@ -20,11 +20,14 @@ import html
 import json
 import re
 
+from lib.blog.markdown import html_token
+
 KINDS = {"fig": "Figure", "tbl": "Table", "eq": "Equation", "sec": "Section"}
 LABEL = r"(?:fig|tbl|eq|sec)-[\w-]*\w"
 KEY = r"[\w][\w:.#$%&+?<>~/-]*\w|\w"
 BRACKETED = re.compile(r"\[([^\[\]]*?-?@(?:" + KEY + r")[^\[\]]*)\]")
 BARE = re.compile(r"(?<![\w@\[])(-?)@(" + KEY + ")")
+CITED = re.compile(BRACKETED.pattern + "|" + BARE.pattern)  # either form, in one pass over a text
 ITEM = re.compile(r"^\s*(?P<prefix>.*?)(?P<suppress>-?)@(?P<key>" + KEY + r")(?:,\s*(?P<locator>.+?))?\s*$")
 LOCATORS = {"p.": "page", "pp.": "page", "page": "page", "pages": "page", "ch.": "chapter", "chap.": "chapter",
             "chapter": "chapter", "sec.": "section", "section": "section", "fig.": "figure", "vol.": "volume",
@@ -68,8 +71,7 @@ def citation_items(inner: str) -> list[dict] | None:
 def references_in(text: str, citations: bool, where: str, found: list) -> list[tuple[str, str]]:
     "The text split into ('text', s) and ('html', placeholder) parts; each citation is noted in `found`."
     parts, pos = [], 0
-    pattern = re.compile(BRACKETED.pattern + "|" + BARE.pattern)
-    for m in pattern.finditer(text):
+    for m in CITED.finditer(text):
         made = (
             bracketed(m[1], citations, where, found) if m[1] is not None else bare(m[2], m[3], citations, where, found)
         )
@@ -104,8 +106,6 @@ def bare(suppress: str, key: str, citations: bool, where: str, found: list) -> s
 
 def references_rule(state) -> None:
     "`@fig-x`, `[@a; @b]` and `@key` in text become placeholders (citations only where the post has a bibliography)."
-    from markdown_it.token import Token
-
     env = state.env
     cites, where, found = env.get("citations", False), env.get("where", ""), env.setdefault("cited", [])
     for token in state.tokens:
@@ -121,10 +121,7 @@ def references_rule(state) -> None:
             if not parts or len(parts) == 1:
                 children.append(child)
                 continue
-            for kind, content in parts:
-                new = Token("text" if kind == "text" else "html_inline", "", 0)
-                new.content = content
-                children.append(new)
+            children += [html_token("text" if kind == "text" else "html_inline", content) for kind, content in parts]
         token.children = children
 
 
@@ -147,7 +144,7 @@ def block_labels(state) -> None:
     while i < len(tokens):
         token = tokens[i]
         if token.type == "paragraph_open" and (figure := image_figure(tokens[i + 1])):
-            out.append(html_block(figure))
+            out.append(html_token("html_block", figure))
             i += 3
             continue
         if token.type == "table_close" and i + 2 < len(tokens) and tokens[i + 1].type == "paragraph_open":
@@ -190,15 +187,7 @@ def caption_table(out: list, m) -> None:
     opening.attrSet("data-xref", "")
     at = out.index(opening) + 1
     slot = f'<span class="xref-number" data-for="{m[2]}"></span>'
-    out.insert(at, html_block(f"<caption>{slot}{html.escape(m[1])}</caption>\n"))
-
-
-def html_block(content: str):
-    from markdown_it.token import Token
-
-    token = Token("html_block", "", 0)
-    token.content = content
-    return token
+    out.insert(at, html_token("html_block", f"<caption>{slot}{html.escape(m[1])}</caption>\n"))
 
 
 # The post's pass: number the definitions, fill the slots and the references.
