@@ -202,6 +202,12 @@ def test_an_unknown_key_is_a_warning_naming_the_cell(tmp_path):
     assert '<strong class="citation-missing">?nobody2021</strong>' in page(root)
 
 
+def test_raw_html_that_looks_like_a_placeholder_is_left_as_written(tmp_path):
+    fake = '<span class="xref" data-xref="5">a</span> <span class="citation" data-citation="{oops">b</span>'
+    body = cited(tmp_path, f"{fake}\n\nAs [@goodfellow2016].\n")
+    assert fake in body and "(Goodfellow et al., 2016)" in body
+
+
 def test_without_a_bibliography_an_at_sign_is_text(tmp_path):
     assert "[@goodfellow2016]" in rendered(tmp_path, "As [@goodfellow2016].\n")
 

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from lib.blog.errors import BuildError
+from lib.blog.xref import placeholder_data
 
 PLACEHOLDER = re.compile(r'<span class="citation" data-citation="([^"]*)">[^<]*</span>')
 AUTHOR_DATE = re.compile(r"^\((?P<names>.+?),\s*(?P<rest>\d{4}\w?.*)\)$", re.S)
@@ -65,6 +66,15 @@ def source(path: Path):
         raise BuildError(path, f"cannot read this bibliography: {type(e).__name__}: {e}") from None
 
 
+def ours(data) -> bool:
+    "A citation placeholder as xref.py writes it; raw HTML of the post that only looks like one is not."
+    items = data.get("items") if isinstance(data, dict) else None
+    keys = (
+        isinstance(items, list) and items and all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in items)
+    )
+    return bool(keys) and data.get("mode") in ("normal", "intext", "suppress")
+
+
 def citation_of(data: dict, known: set[str]):
     from citeproc import Citation, CitationItem, Locator
 
@@ -98,7 +108,7 @@ def resolve(body: str, post, site, cited: list, warn, listed: bool = True) -> st
     found them, for the warnings."""
     from citeproc import CitationStylesBibliography, CitationStylesStyle, formatter
 
-    found = [(m, json.loads(html.unescape(m[1]))) for m in PLACEHOLDER.finditer(body)]
+    found = [(m, data) for m in PLACEHOLDER.finditer(body) if ours(data := placeholder_data(m[1]))]
     if not found:
         return body
     path = bibliography_file(post, site)

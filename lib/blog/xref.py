@@ -175,9 +175,8 @@ def image_figure(inline) -> str | None:
         return None
     image, caption = kids[0], html.escape(kids[0].content)
     src, alt = html.escape(image.attrGet("src") or "", quote=True), html.escape(image.content, quote=True)
-    slot = f'<span class="xref-number" data-for="{m[1]}"></span>'
     figure = f'<figure id="{m[1]}" data-xref><img src="{src}" alt="{alt}">'
-    return f"{figure}<figcaption>{slot}{caption}</figcaption></figure>\n"
+    return f"{figure}<figcaption>{number_slot(m[1])}{caption}</figcaption></figure>\n"
 
 
 def caption_table(out: list, m) -> None:
@@ -186,8 +185,12 @@ def caption_table(out: list, m) -> None:
     opening.attrSet("id", m[2])
     opening.attrSet("data-xref", "")
     at = out.index(opening) + 1
-    slot = f'<span class="xref-number" data-for="{m[2]}"></span>'
-    out.insert(at, html_token("html_block", f"<caption>{slot}{html.escape(m[1])}</caption>\n"))
+    out.insert(at, html_token("html_block", f"<caption>{number_slot(m[2])}{html.escape(m[1])}</caption>\n"))
+
+
+def number_slot(label: str) -> str:
+    "Where the post's pass writes a definition's number (`SLOT`); a label holds no character to escape."
+    return f'<span class="xref-number" data-for="{label}"></span>'
 
 
 # The post's pass: number the definitions, fill the slots and the references.
@@ -196,6 +199,14 @@ DEFINITION = re.compile(r'<(h[1-6]|figure|table|div)\b[^>]*\bid="(' + LABEL + r'
 HEADING = re.compile(r"<h([2-6])\b[^>]*>")
 SLOT = re.compile(r'<span class="xref-number" data-for="(' + LABEL + r')"></span>')
 REFERENCE = re.compile(r'<span class="xref" data-xref="([^"]*)">[^<]*</span>')
+
+
+def placeholder_data(attribute: str):
+    "What a placeholder's data attribute holds; None where raw HTML of the post made one that is no JSON."
+    try:
+        return json.loads(html.unescape(attribute))
+    except (ValueError, RecursionError):
+        return None
 
 
 def numbers(body: str) -> dict[str, str]:
@@ -227,7 +238,9 @@ def resolve(body: str, warn) -> str:
         return f"({n})" if kind == "eq" else f"{KINDS[kind]} {n}: "
 
     def reference(m) -> str:
-        label = json.loads(html.unescape(m[1]))
+        label = placeholder_data(m[1])
+        if not (isinstance(label, str) and re.fullmatch(LABEL, label)):
+            return m[0]  # not one of ours: raw HTML of the post that looks like it, left as written
         if label not in known:
             warn(f"unknown cross-reference @{label}")
             return f'<strong class="xref-missing">?@{html.escape(label)}</strong>'
