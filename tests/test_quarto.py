@@ -208,6 +208,14 @@ def test_raw_html_that_looks_like_a_placeholder_is_left_as_written(tmp_path):
     assert fake in body and "(Goodfellow et al., 2016)" in body
 
 
+def test_a_bibliography_outside_the_blog_is_refused(tmp_path):
+    root = site(tmp_path)
+    shutil.copy(FIXTURE / "refs.bib", tmp_path / "private.bib")  # beside the blog, not in it
+    markdown_post(root, "---\ntitle: T\nbibliography: ../../private.bib\n---\nAs [@goodfellow2016].\n")
+    with pytest.raises(BuildError, match=r"private\.bib is outside the blog's folder"):
+        built(root)
+
+
 def test_without_a_bibliography_an_at_sign_is_text(tmp_path):
     assert "[@goodfellow2016]" in rendered(tmp_path, "As [@goodfellow2016].\n")
 

