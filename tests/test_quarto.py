@@ -301,6 +301,17 @@ def test_pdf_true_prints_each_post_with_chromium_and_links_it(tmp_path):
     assert not any("printed" in line for line in said) and (root / "_site/pdf/note.pdf").read_bytes() == pdf
 
 
+@needs_chromium
+def test_a_page_that_never_finishes_loading_is_an_error_naming_its_post(tmp_path, monkeypatch):
+    import lib.blog.pdf
+
+    monkeypatch.setattr(lib.blog.pdf, "PRINT_TIMEOUT", 3_000)
+    root = site(tmp_path, PDF_CONFIG)
+    markdown_post(root, "---\ntitle: T\n---\n<script>while (true) {}</script>\n")
+    with pytest.raises(BuildError, match=r"2020-01-02-note\.md: Chromium could not print its page"):
+        built(root)
+
+
 def test_without_chromium_pdf_true_warns_and_links_no_pdf(tmp_path, monkeypatch):
     monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-chromium"))
     root = site(tmp_path, PDF_CONFIG)

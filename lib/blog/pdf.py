@@ -19,7 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lib.blog.cache import digest_of
+from lib.blog.errors import BuildError
 
+PRINT_TIMEOUT = 30_000  # milliseconds a page may take to load and print
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-sync"]
 
 
@@ -94,6 +96,7 @@ def print_posts(posts: list, files: dict[str, bytes], baseurl: str, cache: Path 
 
 
 def print_pages(posts: list, files: dict[str, bytes], baseurl: str) -> dict[str, bytes]:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     server = serving(files, baseurl)
@@ -105,10 +108,16 @@ def print_pages(posts: list, files: dict[str, bytes], baseurl: str) -> dict[str,
             page = browser.new_page()
             page.route("**/*", functools.partial(only_from, site))
             page.emulate_media(media="print")
+            page.set_default_timeout(PRINT_TIMEOUT)
+            margin = dict.fromkeys(("top", "bottom", "left", "right"), "16mm")
             for post in posts:
-                page.goto(site + baseurl + post.url, wait_until="networkidle")
-                margin = dict.fromkeys(("top", "bottom", "left", "right"), "16mm")
-                printed[post.file] = page.pdf(format="A4", print_background=True, margin=margin)
+                try:
+                    page.goto(site + baseurl + post.url, wait_until="load")
+                    printed[post.file] = page.pdf(format="A4", print_background=True, margin=margin)
+                except PlaywrightError as e:  # a page whose script never lets it finish loading
+                    raise BuildError(
+                        post.path, f"Chromium could not print its page: {e.message.splitlines()[0]}"
+                    ) from None
             browser.close()
     finally:
         server.shutdown()
