@@ -460,6 +460,20 @@ def test_the_workflow_reports_one_test_per_check_through_classrooms_actions(clas
     assert all(f"{s['id'].upper()}_RESULTS" in reporter["env"] for s in graders)
 
 
+def test_a_notebook_name_with_shell_and_yaml_characters_stays_one_argument(key):
+    import yaml
+
+    from lib.blog.classroom import assignment, workflow
+
+    text = workflow(assignment(key), "$(touch x): #1.ipynb")
+    [run] = [
+        s["run"]
+        for s in yaml.safe_load(text)["jobs"]["run-autograding-tests"]["steps"]
+        if "classroom-grade" in s.get("run", "")
+    ]
+    assert run == "python -m lib.blog classroom-grade '$(touch x): #1.ipynb' --out grading-results.json"
+
+
 def test_the_template_holds_the_student_notebook_and_not_the_key(classroom, key):
     texts = "".join(p.read_text(errors="replace") for p in classroom.rglob("*") if p.is_file() and "lib" not in p.parts)
     assert "np.mean([1, 2, 4])" in key.read_text() and "np.mean([1, 2, 4])" not in texts

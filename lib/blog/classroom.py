@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import sys
 from dataclasses import asdict
@@ -31,6 +32,7 @@ from lib.blog.sandbox import check_bwrap
 
 ASSIGNMENT = Path(".github") / "grading" / "assignment.json"
 RESULTS = "grading-results.json"
+GRADE_COMMAND = ["python", "-m", "lib.blog", "classroom-grade"]
 GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
 
@@ -61,7 +63,8 @@ def workflow(work: Assignment, notebook: str) -> str:
         "          python -m pip install -q -r requirements.txt",
         '          python -c "from lib.digits import main; raise SystemExit(main())"',
         "      - name: Grade the notebook in its sandbox",
-        f"        run: python -m lib.blog classroom-grade {json.dumps(notebook)} --out {RESULTS}",
+        # Quoted for the shell, then as a YAML string: a notebook's name may hold `$`, `:` or `#`.
+        f"        run: {json.dumps(shlex.join([*GRADE_COMMAND, notebook, '--out', RESULTS]))}",
     ]
     for step, name, _ in check_ids(work):
         steps += [
