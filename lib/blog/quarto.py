@@ -110,7 +110,6 @@ def tabs(tokens, start: int, end: int) -> None:
         opening.attrSet("class", "tab-label")
         opening.meta["before"] = "" if n == 0 else "</section>\n"
         opening.meta["tab"] = True
-    tokens[end].meta["kind"] = "tabset"
     tokens[end].meta["after_tabs"] = True
 
 
