@@ -112,15 +112,14 @@ def linked(entry: str) -> str:
     return URL.sub(lambda m: f'<a href="{m[1]}">{m[1]}</a>', entry)
 
 
-def resolve(body: str, post, site, cited: list, warn, listed: bool = True) -> str:
-    """Format the post's citations and append its reference list (`listed`); `cited`: (where, keys) as rendering
-    found them, for the warnings."""
+def resolve(body: str, path: Path, post, site, cited: list, warn, listed: bool = True) -> str:
+    """Format the post's citations from its bibliography `path` and append its reference list (`listed`);
+    `cited`: (where, keys) as rendering found them, for the warnings."""
     from citeproc import CitationStylesBibliography, CitationStylesStyle, formatter
 
     found = [(m, data) for m in PLACEHOLDER.finditer(body) if ours(data := placeholder_data(m[1]))]
     if not found:
         return body
-    path = bibliography_file(post, site)
     bib = source(path)
     known = {k.lower() for k in bib}
     for where, keys in cited:

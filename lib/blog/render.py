@@ -162,7 +162,7 @@ def mend(nb):
 def slides(post: Post, site: Site, exporter, assets: ImageAssets) -> tuple[bytes, dict[str, bytes]]:
     """The notebook as reveal.js slides (a new slide at each heading, slide flags and speaker notes read,
     hidden cells hidden, long outputs cut: see preprocess.py), and its image files, which are the post's own."""
-    exporter.md_env = md_env = {"images": assets, "citations": bibliography_file(post, site) is not None}
+    exporter.md_env = md_env = markdown_env(post, site, assets)
     # The title is text, not markdown: escaped, so a title like `<img onerror=...>` stays text.
     from nbformat.v4 import new_markdown_cell
 
@@ -261,7 +261,7 @@ def render_post(
     assets.liquid = lambda text, cell=None, untrusted=False: liquid().render(
         text, page, warn, post.path, line if cell is None else 0, cell, untrusted
     )
-    extra, md_env = {}, {"images": assets, "citations": bibliography_file(post, site) is not None}
+    extra, md_env = {}, markdown_env(post, site, assets)
     if post.kind == "notebook":
         validate(post)
         body, outputs = notebook_body(post, site, get_exporter("post"), assets, md_env)
@@ -286,7 +286,7 @@ def render_post(
         post.warnings.append(f"{post.path}: image(s) outside images/ and the post's folder, not copied: {where}")
     post.linked_images, post.linked_posts = list(assets.files.values()), dict(assets.linked)
     if md_env["citations"]:  # a cached page is stale once its bibliography changes (build.Renderer.cached)
-        post.linked_images.append(bibliography_file(post, site))
+        post.linked_images.append(md_env["citations"])
     post.copied = set(assets.files)
     files = {path: src.read_bytes() for path, src in assets.files.items()} | outputs | extra
     stamp = post.nb.metadata.get("blog", {}).get("stamp") if post.nb else None
@@ -299,6 +299,12 @@ def render_post(
     return files | {post.file: page}
 
 
+def markdown_env(post: Post, site: Site, assets: ImageAssets) -> dict:
+    """What markdown's rules share while one post renders: its images, and its bibliography (`citations`; None
+    where it has none, and `@name` is then text)."""
+    return {"images": assets, "citations": bibliography_file(post, site)}
+
+
 def references(body: str, post: Post, site: Site, md_env: dict, quiet: bool = False) -> str:
     """The post's cross-references numbered and its citations formatted, once all of its HTML is there. `quiet`:
     the slides, which the post's own page has warned about, and which need no reference list."""
@@ -306,7 +312,8 @@ def references(body: str, post: Post, site: Site, md_env: dict, quiet: bool = Fa
     body = resolve_xrefs(body, warn)
     if not md_env["citations"]:
         return body
-    return resolve_citations(body, post, site, [] if quiet else md_env.get("cited", []), warn, listed=not quiet)
+    cited = [] if quiet else md_env.get("cited", [])
+    return resolve_citations(body, md_env["citations"], post, site, cited, warn, listed=not quiet)
 
 
 def comments(post: Post, site: Site) -> str:

@@ -107,7 +107,7 @@ def bare(suppress: str, key: str, citations: bool, where: str, found: list) -> s
 def references_rule(state) -> None:
     "`@fig-x`, `[@a; @b]` and `@key` in text become placeholders (citations only where the post has a bibliography)."
     env = state.env
-    cites, where, found = env.get("citations", False), env.get("where", ""), env.setdefault("cited", [])
+    cites, where, found = bool(env.get("citations")), env.get("where", ""), env.setdefault("cited", [])
     for token in state.tokens:
         if token.type != "inline" or "@" not in token.content:
             continue
