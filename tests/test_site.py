@@ -549,17 +549,25 @@ def test_a_script_that_builds_with_no_main_guard_builds_once(tmp_path):
     assert done.stdout.count("Built 3 posts (3 rendered, 0 cached)") == 1
 
 
-def test_workers_take_notebooks_one_at_a_time_and_markdown_posts_eight_at_a_time():
+def test_workers_take_notebooks_one_at_a_time_and_markdown_posts_eight_or_more_at_a_time():
     from lib.blog.build import batches
     from lib.blog.read import Post
 
     posts = [Post(Path(f"{i}.md"), "markdown", str(i), None, "T") for i in range(10)]
     posts[3:3] = [Post(Path(f"{i}.ipynb"), "notebook", str(i), None, "T") for i in range(3)]
-    jobs = batches(posts)
+    jobs = batches(posts, jobs=4)
     assert [[p.path.name for p in job] for job in jobs[:3]] == [["0.ipynb"], ["1.ipynb"], ["2.ipynb"]]
     assert [len(job) for job in jobs[3:]] == [8, 2] and sum(jobs, []) == sorted(
         posts, key=lambda p: p.kind != "notebook"
     )
+
+
+def test_a_thousand_markdown_posts_go_in_about_as_many_jobs_as_asked():
+    from lib.blog.build import batches
+    from lib.blog.read import Post
+
+    posts = [Post(Path(f"{i}.md"), "markdown", str(i), None, "T") for i in range(1000)]
+    assert [len(job) for job in batches(posts, jobs=16)] == [63] * 15 + [55]
 
 
 def test_cells_without_ids_get_the_same_ids_in_every_build(tmp_path):

@@ -269,13 +269,20 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
         for post in posts:
             keep(post, *renderer.fresh(post))
         return
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from lib.blog.workers import as_done, stop
 
-    jobs = batches(posts)
     blobs = renderer.cache.folder / "blobs" if renderer.cache else None
-    start = {"initializer": start_worker, "initargs": (*args, blobs, os.getpid()), "mp_context": renderer.context}
+    if renderer.context is None and "fork" in multiprocessing.get_all_start_methods():
+        # Workers fork from this process, and each inherits a renderer already warm.
+        keep(posts[0], *renderer.fresh(posts[0]))
+        posts, fork = posts[1:], multiprocessing.get_context("fork")
+        start = {"initializer": inherit_worker, "initargs": (renderer, blobs, os.getpid()), "mp_context": fork}
+    else:
+        start = {"initializer": start_worker, "initargs": (*args, blobs, os.getpid()), "mp_context": renderer.context}
+    jobs = batches(posts)
     pool = ProcessPoolExecutor(cores(), **start)
     try:
         # Not pool.map: it queues every job at once, and cancels those still queued at the first failure. On Python
@@ -302,11 +309,13 @@ def in_order(done: Iterable[tuple[int, object]]) -> Iterator[object]:
             number += 1
 
 
-def batches(posts: list[Post], size: int = 8) -> list[list[Post]]:
+def batches(posts: list[Post], jobs: int | None = None) -> list[list[Post]]:
     """The workers' jobs. Notebooks first, the long jobs, one each: a core free takes the next, and the short
-    markdown posts even out the cores' loads at the end. Those go `size` to a job, since sending a thousand small
-    posts one by one costs more than rendering them."""
+    markdown posts even out the cores' loads at the end. Those go in some `jobs` jobs, at least 8 posts to a job:
+    a worker waits for its next job while the build takes in the last one's pages, and for each post that costs
+    more than rendering it."""
     notebooks, rest = [p for p in posts if p.kind == "notebook"], [p for p in posts if p.kind != "notebook"]
+    size = max(8, -(-len(rest) // (jobs or 8 * cores())))
     return [[p] for p in notebooks] + [rest[i : i + size] for i in range(0, len(rest), size)]
 
 
@@ -317,6 +326,16 @@ def start_worker(site: Site, strict: bool, urls: dict, nav: list, links: dict, a
     die_with_parent(parent)
     global _worker, _blobs
     _worker, _blobs = Renderer(site, None, strict, urls, nav, links, around), blobs
+
+
+def inherit_worker(renderer: Renderer, blobs, parent) -> None:
+    """A worker forked from the build's process renders with the renderer it inherits: its templates are compiled
+    and its modules imported, as the build's process rendered a post first (a tenth of a second for each worker)."""
+    from lib.blog.workers import die_with_parent
+
+    die_with_parent(parent)
+    global _worker, _blobs
+    _worker, _blobs = renderer, blobs
 
 
 def render_in_worker(posts: list[Post]) -> list[tuple[dict[str, bytes | Stored], dict]]:

@@ -15,7 +15,6 @@ import mimetypes
 import os
 import shutil
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lib.blog.cache import digest_of
@@ -43,6 +42,7 @@ def pdf_path(post) -> str:
 
 def serving(files: dict[str, bytes], baseurl: str):
     "A server of `files` (site path -> bytes) under `baseurl`, on a free port of 127.0.0.1."
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # a build without PDFs never needs it
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
