@@ -34,7 +34,7 @@ from lib.blog.pages import (
 from lib.blog.paths import SiteFiles, check_url, real_paths, url_fault
 from lib.blog.pdf import chromium, print_posts
 from lib.blog.read import Post, post_fields, post_from_fields, read_post, source_files, static_files
-from lib.blog.render import ALONE, neighbours, page_env, render_post
+from lib.blog.render import ALONE, neighbours, page_env, render_post, warm
 from lib.blog.shape import fits, is_digest
 from lib.blog.workers import remove_left_temp_folders
 from lib.blog.write import locked, write_site
@@ -457,15 +457,59 @@ STALE = {
 }
 
 
-def read_kept(path: Path, strict: bool, reads: ReadCache | None) -> Post:
-    "The post in `path`, from the read cache while the file is unchanged."
+def read_kept(path: Path, strict: bool, reads: ReadCache | None, elsewhere: dict | None = None) -> Post:
+    "The post in `path`, from the read cache while the file is unchanged, or as a worker read it (`read_many`)."
     kept = post_from_fields(reads.get(path, "post", dict), path) if reads else None
     if kept is not None:
         return kept
-    post = read_post(path, strict)
+    post = (elsewhere or {}).get(path) or read_post(path, strict)
     if reads and (found := post_fields(post)) is not None:
         reads.put(path, "post", found)
     return post
+
+
+READ_TOGETHER = 200  # markdown files to read before reading them on every core pays for the workers' start
+
+
+def read_many(paths: list[Path], strict: bool, meanwhile: Callable[[], None]) -> dict[Path, Post]:
+    """The markdown posts in `paths` as workers forked from this process read them, while this one runs
+    `meanwhile()`. A worker stops at a file it cannot read: the caller reads that one itself, in its turn,
+    and so fails on the same file, with the same error, as a build reading them one by one."""
+    import multiprocessing
+
+    paths = [p for p in paths if p.suffix in (".md", ".markdown")]  # a notebook would cost as much to send back
+    if len(paths) < READ_TOGETHER or cores() < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return {}
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lib.blog.workers import die_with_parent, stop
+
+    start = {
+        "initializer": die_with_parent,
+        "initargs": (os.getpid(),),
+        "mp_context": multiprocessing.get_context("fork"),
+    }
+    pool, size = ProcessPoolExecutor(cores(), **start), -(-len(paths) // cores())
+    try:
+        jobs = [pool.submit(read_some, paths[i : i + size], strict) for i in range(0, len(paths), size)]
+        meanwhile()
+        found = {post.path: post for job in jobs for post in job.result()}
+    except BaseException:
+        stop(pool)
+        raise
+    pool.shutdown()
+    return found
+
+
+def read_some(paths: list[Path], strict: bool) -> list[Post]:
+    "The posts in `paths`, in a worker, up to the first file that fails to read (see `read_many`)."
+    posts = []
+    for path in paths:
+        try:
+            posts.append(read_post(path, strict))
+        except Exception:  # noqa: BLE001 (the build reads it again, and reports it)
+            break
+    return posts
 
 
 def stale_summary(posts: list[Post], root: Path, cache: Cache | None, reads: ReadCache | None = None) -> list[str]:
@@ -477,15 +521,20 @@ def stale_summary(posts: list[Post], root: Path, cache: Cache | None, reads: Rea
     return [STALE[kind].format(n=len(notes), names="; ".join(notes)) for kind, notes in found.items()]
 
 
-def read_all(root: Path, site: Site, strict: bool, log, reads: ReadCache | None = None) -> list[Post]:
-    "Every post and page, read (or, unchanged since the last build, taken from `reads`), with its URL checked."
+def read_all(
+    root: Path, site: Site, strict: bool, log, reads: ReadCache | None = None, meanwhile: Callable | None = None
+) -> list[Post]:
+    """Every post and page, read (or, unchanged since the last build, taken from `reads`), with its URL checked.
+    `meanwhile()`: work for this process while workers read many markdown files (`read_many`)."""
     paths, skipped = source_files(root, strict)
     for warning in site.warnings + skipped:
         log(f"warning: {warning}")
+    unread = [p for p in paths if not reads or post_from_fields(reads.get(p, "post", dict), p) is None]
+    elsewhere = read_many(unread, strict, meanwhile or (lambda: None))
     posts = []
     for path in paths:
         with blame(path):
-            post = read_kept(path, strict, reads)
+            post = read_kept(path, strict, reads, elsewhere)
             post.url_pattern = site.permalink
             check_url(post.url, path)
         posts.append(post)
@@ -599,7 +648,8 @@ def build_locked(
     builder_hash(memo(store, "builder.json"))
     context = warm_workers(root, store)
     reads = ReadCache(store.folder, f"{builder_hash()} strict={strict}", store.ignore) if store else None
-    posts, urls = own_pages(with_drafts(read_all(root, site, strict, log, reads), drafts, log))
+    found = read_all(root, site, strict, log, reads, meanwhile=lambda: warm(site))
+    posts, urls = own_pages(with_drafts(found, drafts, log))
     for post in posts if answers else []:
         post.solutions = "shown"
     links = {real: post.url for post, real in zip(posts, real_paths([p.path for p in posts]).values(), strict=True)}
