@@ -7,12 +7,14 @@ made of its source bytes, the site config and the builder's own code and templat
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lib.blog.audit import audit, loads_of, own_leaks, secrets
@@ -272,8 +274,6 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from lib.blog.workers import as_done, stop
-
     blobs = renderer.cache.folder / "blobs" if renderer.cache else None
     if renderer.context is None and "fork" in multiprocessing.get_all_start_methods():
         # Workers fork from this process, and each inherits a renderer already warm.
@@ -283,7 +283,14 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
     else:
         start = {"initializer": start_worker, "initargs": (*args, blobs, os.getpid()), "mp_context": renderer.context}
     jobs = batches(posts)
-    pool = ProcessPoolExecutor(cores(), **start)
+    with frozen():
+        render_in_pool(ProcessPoolExecutor(cores(), **start), jobs, keep)
+
+
+def render_in_pool(pool, jobs: list[list[Post]], keep: Callable) -> None:
+    "Each job's posts rendered in `pool`, and each post's files and meta given to `keep`, in the jobs' order."
+    from lib.blog.workers import as_done, stop
+
     try:
         # Not pool.map: it queues every job at once, and cancels those still queued at the first failure. On Python
         # 3.11 the pool's thread then fails as it sees the workers killed, before it unblocks the pool's feeder
@@ -296,6 +303,17 @@ def render_many(posts: list[Post], renderer: Renderer, args: tuple, keep: Callab
         stop(pool)
         raise
     pool.shutdown()
+
+
+@contextmanager
+def frozen() -> Iterator[None]:
+    """Everything this process holds, left out of garbage collections while workers fork from it: a worker's
+    collections would otherwise walk all it inherits, and copy each page of memory they touch."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # `make serve` builds again and again: what a build leaves behind must still be collected
 
 
 def in_order(done: Iterable[tuple[int, object]]) -> Iterator[object]:
@@ -491,7 +509,8 @@ def read_many(paths: list[Path], strict: bool, meanwhile: Callable[[], None]) ->
     }
     pool, size = ProcessPoolExecutor(cores(), **start), -(-len(paths) // cores())
     try:
-        jobs = [pool.submit(read_some, paths[i : i + size], strict) for i in range(0, len(paths), size)]
+        with frozen():
+            jobs = [pool.submit(read_some, paths[i : i + size], strict) for i in range(0, len(paths), size)]
         meanwhile()
         found = {post.path: post for job in jobs for post in job.result()}
     except BaseException:
