@@ -21,7 +21,7 @@ import pytest
 from helpers import CONFIG, built, markdown_post, notebook, page, site, text_output
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
-from lib.blog import audit, write
+from lib.blog import audit, search, write
 from lib.blog.build import build
 from lib.blog.cli import main
 from lib.blog.errors import BuildError
@@ -822,7 +822,7 @@ def test_slide_images_are_files_not_data_uris(tmp_path):
 def test_pagefind_that_runs_too_long_is_stopped(tmp_path, monkeypatch):
     root = site(tmp_path)
     markdown_post(root, MD.format(title="T", extra=""))
-    monkeypatch.setattr(write, "PAGEFIND_TIMEOUT", 0.001)
+    monkeypatch.setattr(search, "PAGEFIND_TIMEOUT", 0.001)
     with pytest.raises(BuildError, match="pagefind took over 0.001 s and was stopped"):
         build(root, root / "_site", search=True, log=lambda _: None)
     assert not (root / "_site").exists()

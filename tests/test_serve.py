@@ -120,6 +120,18 @@ def test_serve_shows_an_edit_first_and_its_search_index_follows(tmp_path):
         assert wait_for(lambda: "Zebra" in search_records(root / "_site").get(NOTE, ""), seconds=30)
 
 
+def test_serve_indexes_an_edit_in_a_delta_first_and_the_full_index_takes_its_place(tmp_path):
+    root = site(tmp_path)
+    post = markdown_post(root, GOOD)
+    index = root / "_site" / "pagefind"
+    with serving(root, search=True) as (url, _, log):
+        assert wait_for(lambda: "First" in search_records(root / "_site").get(NOTE, ""))
+        assert edit_until(post, "---\ntitle: After\n---\nZebra text\n", lambda: "Zebra" in fetch(url + NOTE)[1])
+        assert wait_for(lambda: "(the pages changed since the full index)" in log.read_text())
+        assert wait_for(lambda: "Zebra" in search_records(root / "_site").get(NOTE, ""))
+        assert wait_for(lambda: search_records(root, index / "delta") == {})  # the full index's delta is empty
+
+
 def test_serve_survives_a_failing_build_and_shows_the_error(tmp_path):
     root = site(tmp_path)
     markdown_post(root, GOOD)

@@ -136,10 +136,10 @@ def notebook_lines(data: bytes) -> set[str]:
     return {normal(line) for c in cells for line in "".join(c.get("source", "")).splitlines()}
 
 
-def search_records(folder: Path) -> dict[str, str]:
-    "pagefind's record of each page (URL -> text), read from its gzipped fragment files."
+def search_records(folder: Path, index: Path | None = None) -> dict[str, str]:
+    "pagefind's record of each page (URL -> text), from the gzipped fragments of `folder/pagefind`, or `index`."
     records = {}
-    for path in (folder / "pagefind" / "fragment").glob("*.pf_fragment"):
+    for path in ((index or folder / "pagefind") / "fragment").glob("*.pf_fragment"):
         data = gzip.decompress(path.read_bytes())
         record = json.loads(data[data.index(b"{") :])
         records[unquote(record.get("url", ""))] = normal(record.get("content", ""))
@@ -170,10 +170,11 @@ def secret_lines(post: Post) -> list[str]:
     return post.secret_lines
 
 
-def index_leaks(posts: list[Post], folder: Path) -> Iterator[tuple[Post, str, str]]:
+def index_leaks(posts: list[Post], folder: Path, index: Path | None = None) -> Iterator[tuple[Post, str, str]]:
     """(post, 'the search index', line) for each hidden line in the post's search record that its page does not
-    show. The record is the page's text in one run, without lines: a hidden line inside a shown one is in it too."""
-    records = search_records(folder)
+    show. The record is the page's text in one run, without lines: a hidden line inside a shown one is in it too.
+    `folder`: the site; `index`: the index to read, when not the site's own (a delta: search.py)."""
+    records = search_records(folder, index)
     for post in posts:
         lines = secret_lines(post)
         text = records.get(unquote(post.url), "") if lines else ""

@@ -46,6 +46,9 @@ class Status:
     baseurl: str = ""
     building: threading.Lock = field(default_factory=threading.Lock)  # a build, or swapping a new index in
     generation: int = 0  # builds so far: an index made for an older one is dropped
+    indexed: dict[str, str] | None = None  # the pages (site path -> sha256) the site's full search index holds
+    ids: dict[str, str] = field(default_factory=dict)  # each page's id in that index, by its URL (search.index_ids)
+    pages: dict = field(default_factory=dict)  # what search.site_pages saw of each page, so it reads only new ones
 
 
 def with_banner(page: bytes, error: str) -> bytes:
@@ -166,21 +169,27 @@ def rebuild(args, status: Status) -> None:
 
 def index_behind(args, status: Status, posts: list, generation: int) -> None:
     """The search index of the site just built, made while the site is already served, and checked for hidden
-    lines before it replaces the old one. A newer build makes it moot: that build's own indexer follows."""
-    from lib.blog.audit import index_leaks
-    from lib.blog.write import locked, new_index, put_index
+    lines before it is used. First a delta of the pages changed since the full index (search.py), in a fraction
+    of a second; then the full index, which takes seconds. A newer build makes either moot: its own follows."""
+    from lib.blog.search import index_ids, site_pages, stamp
+    from lib.blog.write import index_beside, indexed_for
 
     out = (args.out or args.root / "_site").resolve()
     work = None
     try:
-        work = new_index(out)  # pagefind reads the site as served; a build swapping it meanwhile moots this one
-        for post, name, line in index_leaks(posts, work) if work else []:
-            raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
+        # pagefind reads the site as served; a build swapping it meanwhile moots this index
+        now = site_pages(out, status.pages)
+        if status.indexed is not None and not indexed_for(out, stamp(now)):
+            put_delta(out, status, posts, generation, now)
+        work = None if indexed_for(out, stamp(now)) else index_beside(out, stamp(now))
+        checked(posts, out, work / "pagefind" if work else None)
+        ids = index_ids(work / "pagefind" if work else out / "pagefind")
         with status.building:
-            if work and generation == status.generation:
-                with locked(out):
-                    put_index(out, work)
-                print("search index updated", file=sys.stderr, flush=True)
+            if generation == status.generation:
+                if work:
+                    put(out, work / "pagefind", out / "pagefind")
+                    print("search index updated", file=sys.stderr, flush=True)
+                status.indexed, status.ids = now, ids
     except (BuildError, OSError) as e:
         if generation == status.generation:  # a newer build may have cleared our folder away: moot, not an error
             status.error = str(e)
@@ -188,6 +197,37 @@ def index_behind(args, status: Status, posts: list, generation: int) -> None:
     finally:
         if work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def put_delta(out: Path, status: Status, posts: list, generation: int, now: dict[str, str]) -> None:
+    "The delta index of the pages changed since the full index, checked, in place of the site's last one."
+    from lib.blog.search import DELTA, delta_index
+
+    work = delta_index(out, status.indexed, now, status.ids)
+    try:
+        checked(posts, out, work / DELTA)
+        with status.building:
+            if generation == status.generation and (out / "pagefind").is_dir():
+                put(out, work / DELTA, out / "pagefind" / DELTA)
+                print("search index updated (the pages changed since the full index)", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def checked(posts: list, out: Path, index: Path | None) -> None:
+    "A new index (None: none) must hold no hidden line of a post that its page does not show."
+    from lib.blog.audit import index_leaks
+
+    for post, name, line in index_leaks(posts, out, index) if index else []:
+        raise BuildError(post.path, f"a hidden line appears in {name}: {line!r}")
+
+
+def put(out: Path, new: Path, old: Path) -> None:
+    "Swap the index `new` in for `old`, holding the site's lock (a build from the command line may be writing)."
+    from lib.blog.write import locked, swap
+
+    with locked(out):
+        swap(new, old)
 
 
 def start(out: Path, host: str, port: int, status: Status) -> ThreadingHTTPServer:

@@ -15,20 +15,17 @@ import os
 import secrets
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from functools import partial
 from pathlib import Path
 
 from lib.blog.cache import Stored, content, digest_of, tracked
 from lib.blog.errors import BuildError
 from lib.blog.paths import folders_of, inside
-from lib.blog.workers import die_with_parent
+from lib.blog.search import UNSEARCHED, no_delta, run_pagefind
 
-PAGEFIND_TIMEOUT = 300  # seconds; pagefind indexes 1,000 pages in a few seconds
 LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
 
 try:
@@ -51,7 +48,6 @@ def locked(out: Path) -> Iterator[None]:
         yield
 
 
-UNSEARCHED = {"slides", "pagefind", "assets"}  # decks repeat their posts, and are most of a site's HTML
 GLOB_SPECIAL = set("{}[]*?,!\\")
 
 
@@ -68,21 +64,9 @@ def search_glob(folder: Path) -> str:
 
 def index_search(folder: Path, output: Path | None = None) -> None:
     """Full-text search index by pagefind (its pip wheel carries the binary; no network needed), into
-    `folder/pagefind`, or into `output`."""
-    cmd = [sys.executable, "-m", "pagefind", "--site", str(folder), "--silent", "--glob", search_glob(folder)]
-    cmd += ["--output-path", str(output)] if output else []
-    try:
-        result = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            timeout=PAGEFIND_TIMEOUT,
-            preexec_fn=partial(die_with_parent, os.getpid()),
-        )
-    except subprocess.TimeoutExpired:
-        raise BuildError(folder, f"pagefind took over {PAGEFIND_TIMEOUT} s and was stopped") from None
-    if result.returncode:
-        raise BuildError(folder, f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
+    `folder/pagefind`, or into `output`; with an empty delta (search.py)."""
+    run_pagefind(folder, ["--glob", search_glob(folder)] + (["--output-path", str(output)] if output else []))
+    no_delta(output or folder / "pagefind")
 
 
 def pages_digest(files: dict[str, bytes | Stored]) -> str:
@@ -105,14 +89,6 @@ def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes], later: bool = 
     return True
 
 
-def new_index(out: Path) -> Path | None:
-    """A search index of the site in `out`, made in a folder beside it (its `pagefind/`), or None when the
-    site's own index is current. `make serve` makes it after the pages are served, then `put_index`."""
-    html = sorted(p for p in out.rglob("*.html") if "pagefind" not in p.relative_to(out).parts)
-    pages = pages_digest({p.relative_to(out).as_posix(): p.read_bytes() for p in html})
-    return None if indexed_for(out, pages) else index_beside(out, pages)
-
-
 def indexed_for(out: Path, pages: str) -> bool:
     "Whether the site's own search index was made for the pages whose `pages_digest` is `pages`."
     stamp = out / "pagefind" / "pages.sha256"
@@ -129,12 +105,6 @@ def index_beside(out: Path, pages: str) -> Path:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return work
-
-
-def put_index(out: Path, work: Path) -> None:
-    "Swap the index `new_index` made in for the site's own. Call it holding `locked(out)`."
-    swap(work / "pagefind", out / "pagefind")
-    shutil.rmtree(work, ignore_errors=True)
 
 
 def link_or_copy(source: str, target: str) -> None:
