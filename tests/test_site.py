@@ -549,6 +549,43 @@ def test_a_script_that_builds_with_no_main_guard_builds_once(tmp_path):
     assert done.stdout.count("Built 3 posts (3 rendered, 0 cached)") == 1
 
 
+def many_markdown_posts(root: Path, n: int = 250) -> None:
+    "Enough markdown posts for the build to read and render them on every core (READ_TOGETHER, PARALLEL_FROM)."
+    for i in range(n):
+        front = f"---\ntitle: Note {i}\ncategories: [c{i % 3}]\n---\n"
+        text = f"{front}## Part {i}\n\nText {i}\n\n```python\nx = {i}\n```\n"
+        markdown_post(root, text, name=f"2020-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}-note-{i}.md")
+
+
+def one_by_one(monkeypatch) -> None:
+    "Every post read and rendered in the build's own process."
+    import lib.blog.build as build_module
+
+    monkeypatch.setattr(build_module, "PARALLEL_FROM", 10**6)
+    monkeypatch.setattr(build_module, "READ_TOGETHER", 10**6)
+
+
+def test_markdown_posts_read_and_render_on_every_core_into_the_same_site(tmp_path, monkeypatch):
+    root = site(tmp_path)
+    many_markdown_posts(root)
+    build(root, tmp_path / "parallel", search=False, cache=tmp_path / "cache", log=lambda _: None)
+    one_by_one(monkeypatch)
+    build(root, tmp_path / "serial", search=False, log=lambda _: None)
+    assert tree(tmp_path / "parallel") == tree(tmp_path / "serial")
+
+
+@pytest.mark.parametrize("how", ["on every core", "one by one"])
+def test_a_bad_file_among_many_markdown_posts_fails_the_build_naming_it(tmp_path, monkeypatch, how):
+    root = site(tmp_path)
+    many_markdown_posts(root)
+    bad = markdown_post(root, "---\ntitle: [broken\n---\nText\n", name="2020-06-15-bad.md")
+    if how == "one by one":
+        one_by_one(monkeypatch)
+    with pytest.raises(BuildError, match="bad YAML") as e:
+        build(root, tmp_path / "out", search=False, log=lambda _: None)
+    assert e.value.path == bad and not (tmp_path / "out").exists()
+
+
 def test_workers_take_notebooks_one_at_a_time_and_markdown_posts_eight_or_more_at_a_time():
     from lib.blog.build import batches
     from lib.blog.read import Post
