@@ -15,8 +15,12 @@ const ready = () => (merged ??= (async () => {
     const response = await fetch(`${DELTA}delta.json`, { cache: "no-store" });
     if (response.ok) delta = { ...delta, ...(await response.json()) };
   } catch { /* no delta: the full index alone */ }
-  // A merged index gets only the options passed here: PagefindUI gives excerptLength to the full index alone.
-  if (delta.count > 0) await pf.mergeIndex(DELTA, { excerptLength: uiOptions.excerptLength });
+  try {
+    // A merged index gets only the options passed here: PagefindUI gives excerptLength to the full index alone.
+    if (delta.count > 0) await pf.mergeIndex(DELTA, { excerptLength: uiOptions.excerptLength });
+  } catch {
+    delta = { count: 0, hide: [], twins: {} }; // a delta being replaced as it loads: the full index alone
+  }
 })());
 
 const current = (response) => {
