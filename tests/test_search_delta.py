@@ -5,6 +5,7 @@ Real pagefind indexes real built sites; test_search_delta_browser.py searches th
 """
 
 import json
+import os
 from pathlib import Path
 
 from helpers import markdown_post, site
@@ -12,6 +13,7 @@ from helpers import markdown_post, site
 from lib.blog.audit import search_records
 from lib.blog.build import build
 from lib.blog.search import DELTA, EMPTY, delta_index, index_ids, site_pages
+from lib.blog.write import swap
 
 POSTS = {
     "2020-01-01-aardvark.md": "---\ntitle: Aardvark\n---\nThe aardvark digs with its claws.\n",
@@ -88,3 +90,22 @@ def test_pages_are_read_again_only_when_a_build_replaced_them(tmp_path):
     page.unlink()
     page.write_text("new")
     assert site_pages(root / "_site", seen)["2020/01/01/aardvark.html"] != first["2020/01/01/aardvark.html"]
+
+
+def test_a_full_build_of_the_pages_the_full_index_holds_empties_the_delta(tmp_path):
+    root = blog(tmp_path)
+    out = root / "_site"
+    work = delta_index(out, *edited(root))
+    swap(work / DELTA, out / "pagefind" / DELTA)  # as `make serve` leaves it, its full index not yet there
+    for name, text in POSTS.items():  # the edit and the deletion taken back: the full index is current again
+        markdown_post(root, text, name)
+    build(root, out, search=True, log=lambda _: None)
+    assert json.loads((out / "pagefind" / DELTA / "delta.json").read_text()) == EMPTY
+
+
+def test_a_link_or_a_pipe_put_in_the_site_is_never_read_as_a_page(tmp_path):
+    out = blog(tmp_path) / "_site"
+    os.mkfifo(out / "pipe.html")  # reading it would block forever
+    (out / "link.html").symlink_to("/etc/passwd")
+    pages = site_pages(out)
+    assert "pipe.html" not in pages and "link.html" not in pages and "index.html" in pages

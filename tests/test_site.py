@@ -586,6 +586,20 @@ def test_a_bad_file_among_many_markdown_posts_fails_the_build_naming_it(tmp_path
     assert e.value.path == bad and not (tmp_path / "out").exists()
 
 
+def die_reading(paths: list, strict: bool) -> None:
+    os._exit(1)  # a reader killed, out of memory or by hand
+
+
+def test_a_reader_that_dies_leaves_the_build_to_read_every_file_itself(tmp_path, monkeypatch):
+    import lib.blog.build as build_module
+
+    root = site(tmp_path)
+    many_markdown_posts(root)
+    monkeypatch.setattr(build_module, "read_some", die_reading)
+    posts = build(root, tmp_path / "out", search=False, log=lambda _: None)
+    assert len(posts) == 250 and (tmp_path / "out" / "2020/01/01/note-0.html").is_file()
+
+
 def test_workers_take_notebooks_one_at_a_time_and_markdown_posts_eight_or_more_at_a_time():
     from lib.blog.build import batches
     from lib.blog.read import Post

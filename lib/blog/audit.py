@@ -136,14 +136,16 @@ def notebook_lines(data: bytes) -> set[str]:
     return {normal(line) for c in cells for line in "".join(c.get("source", "")).splitlines()}
 
 
-def search_records(folder: Path, index: Path | None = None) -> dict[str, str]:
-    "pagefind's record of each page (URL -> text), from the gzipped fragments of `folder/pagefind`, or `index`."
-    records = {}
-    for path in ((index or folder / "pagefind") / "fragment").glob("*.pf_fragment"):
+def fragments(index: Path) -> Iterator[tuple[str, dict]]:
+    "Each page's id in the pagefind index `index` (its fragment file's name) and its record, from its gzipped fragment."
+    for path in (index / "fragment").glob("*.pf_fragment"):
         data = gzip.decompress(path.read_bytes())
-        record = json.loads(data[data.index(b"{") :])
-        records[unquote(record.get("url", ""))] = normal(record.get("content", ""))
-    return records
+        yield path.name.removesuffix(".pf_fragment"), json.loads(data[data.index(b"{") :])
+
+
+def search_records(folder: Path, index: Path | None = None) -> dict[str, str]:
+    "pagefind's record of each page (URL -> text), in the index `folder/pagefind`, or `index`."
+    return {unquote(r.get("url", "")): normal(r.get("content", "")) for _, r in fragments(index or folder / "pagefind")}
 
 
 def own_leaks(post: Post, files: dict[str, bytes], found: tuple[set, set] | None = None) -> Iterator[tuple[str, str]]:

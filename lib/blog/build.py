@@ -499,6 +499,7 @@ def read_many(paths: list[Path], strict: bool, meanwhile: Callable[[], None]) ->
     if len(paths) < READ_TOGETHER or cores() < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return {}
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     from lib.blog.workers import die_with_parent, stop
 
@@ -513,6 +514,9 @@ def read_many(paths: list[Path], strict: bool, meanwhile: Callable[[], None]) ->
             jobs = [pool.submit(read_some, paths[i : i + size], strict) for i in range(0, len(paths), size)]
         meanwhile()
         found = {post.path: post for job in jobs for post in job.result()}
+    except BrokenProcessPool:  # a worker died (out of memory, killed): the build reads every file itself
+        stop(pool)
+        return {}
     except BaseException:
         stop(pool)
         raise

@@ -9,11 +9,11 @@ since. The full index follows behind, with an empty `delta/` of its own.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import unquote
 
+from lib.blog.audit import fragments
 from lib.blog.errors import BuildError
 from lib.blog.workers import die_with_parent
 
@@ -54,8 +55,17 @@ def run_pagefind(folder: Path, args: list[str]) -> None:
 
 
 def no_delta(index: Path) -> None:
-    "A full index's own empty delta, which the search page reads (a missing one would be an error in its console)."
-    (index / DELTA).mkdir(exist_ok=True)
+    """An empty delta in the index folder `index`, where the search page reads it (a missing one would be an error
+    in its console). A new full index gets one, and so does an index found current again: a delta is made against
+    the pages the full index holds, and once the site has those pages again it would bring back what they no
+    longer say, or hide them."""
+    try:
+        if json.loads((index / DELTA / "delta.json").read_text()) == EMPTY:
+            return
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(index / DELTA, ignore_errors=True)  # a reused index's files are links: none is written through
+    (index / DELTA).mkdir()
     (index / DELTA / "delta.json").write_text(json.dumps(EMPTY))
 
 
@@ -71,6 +81,8 @@ def site_pages(out: Path, seen: dict | None = None) -> dict[str, str]:
         for name in (n for n in names if n.endswith(".html")):
             path = os.path.join(top, name)
             st = os.stat(path, follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                continue  # a link or a pipe put there by hand: not the build's page, and never read (a pipe blocks)
             rel, key = Path(path).relative_to(out).as_posix(), (st.st_ino, st.st_size, st.st_mtime_ns)
             if seen.get(rel, (None,))[:3] != key:
                 seen[rel] = (*key, hashlib.sha256(Path(path).read_bytes()).hexdigest())
@@ -79,18 +91,13 @@ def site_pages(out: Path, seen: dict | None = None) -> dict[str, str]:
 
 
 def stamp(pages: dict[str, str]) -> str:
-    "write.pages_digest of the same pages: what a full index made for them is stamped with."
+    "What a full search index of the HTML pages `pages` (site path -> sha256) is stamped with (`pages.sha256`)."
     return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(pages.items())).encode()).hexdigest()
 
 
 def index_ids(index: Path) -> dict[str, str]:
     "Each page's URL in a pagefind index (`pagefind/`, or a delta), and its id there: its fragment's file name."
-    ids = {}
-    for path in (index / "fragment").glob("*.pf_fragment"):
-        data = gzip.decompress(path.read_bytes())
-        url = unquote(json.loads(data[data.index(b"{") :]).get("url", ""))
-        ids[url] = path.name.removesuffix(".pf_fragment")
-    return ids
+    return {unquote(record.get("url", "")): own for own, record in fragments(index)}
 
 
 def searched(out: Path, rel: str) -> bool:
@@ -126,7 +133,7 @@ def delta_index(out: Path, indexed: dict[str, str], now: dict[str, str], ids: di
             delta.mkdir()
         twins = {own: ids.get(url) for url, own in index_ids(delta).items()}
         stale = {ids[url_of(rel)] for rel in changed + gone if url_of(rel) in ids}
-        manifest = {"count": len(twins), "hide": sorted(stale - set(twins)), "twins": twins, "pages": stamp(now)}
+        manifest = {"count": len(twins), "hide": sorted(stale - set(twins)), "twins": twins}
         (delta / "delta.json").write_text(json.dumps(manifest))
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -179,11 +179,13 @@ def index_behind(args, status: Status, posts: list, generation: int) -> None:
     try:
         # pagefind reads the site as served; a build swapping it meanwhile moots this index
         now = site_pages(out, status.pages)
-        if status.indexed is not None and not indexed_for(out, stamp(now)):
+        current = indexed_for(out, pages := stamp(now))
+        if status.indexed is not None and not current:
             put_delta(out, status, posts, generation, now)
-        work = None if indexed_for(out, stamp(now)) else index_beside(out, stamp(now))
+        work = None if current else index_beside(out, pages)
         checked(posts, out, work / "pagefind" if work else None)
-        ids = index_ids(work / "pagefind" if work else out / "pagefind")
+        # The ids of the index's pages, read from its fragments unless the last full index was of these pages.
+        ids = index_ids(work / "pagefind" if work else out / "pagefind") if now != status.indexed else status.ids
         with status.building:
             if generation == status.generation:
                 if work:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import os
 import secrets
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 from lib.blog.cache import Stored, content, digest_of, tracked
 from lib.blog.errors import BuildError
 from lib.blog.paths import folders_of, inside
-from lib.blog.search import UNSEARCHED, no_delta, run_pagefind
+from lib.blog.search import UNSEARCHED, no_delta, run_pagefind, stamp
 
 LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
 
@@ -71,22 +70,15 @@ def index_search(folder: Path, output: Path | None = None) -> None:
 
 def pages_digest(files: dict[str, bytes | Stored]) -> str:
     "What the search index depends on: every page's path and bytes (by their hash, which the cache knows)."
-    pages = sorted((k, v) for k, v in files.items() if k.endswith(".html"))
-    return hashlib.sha256("".join(f"{k}\0{digest_of(v)}\n" for k, v in pages).encode()).hexdigest()
+    return stamp({k: digest_of(v) for k, v in files.items() if k.endswith(".html")})
 
 
-def reuse_or_index(tmp: Path, out: Path, files: dict[str, bytes], later: bool = False) -> bool:
-    """The search index only depends on the pages: when none changed, the previous index is copied. Is it new?
-    `later`: a changed site keeps the previous index for now (`make serve` builds the new one in the background)."""
-    pages = pages_digest(files)
-    # An index that came with a clone was not built here: its scripts are not to be trusted.
-    trusted = (out / "pagefind").is_dir() and not tracked(out)
-    if trusted and (later or indexed_for(out, pages)):
-        shutil.copytree(out / "pagefind", tmp / "pagefind", symlinks=True, copy_function=link_or_copy)
-        return False
+def index_whole(tmp: Path, files: dict[str, bytes]) -> None:
+    """The search index of the site in `tmp`, a fresh folder, stamped with its pages. A fresh folder is written
+    only where there was no site, or one that came with a clone, whose index is not to be trusted (its scripts
+    were not made here): there is no index to reuse."""
     index_search(tmp)
-    (tmp / "pagefind" / "pages.sha256").write_text(pages)
-    return True
+    (tmp / "pagefind" / "pages.sha256").write_text(pages_digest(files))
 
 
 def indexed_for(out: Path, pages: str) -> bool:
@@ -137,7 +129,8 @@ def write_files(tmp: Path, files: dict[str, bytes], blob=None) -> None:
 
 def write_site(files: dict[str, bytes], out: Path, search: bool | str = True, check=None, blob=None) -> None:
     """Make `out` the site of `files`, with its search index, after `check(index folder, indexed)` passes.
-    Call it while holding `locked(out)`. `blob`: see `write_files`. `search="later"`: see `reuse_or_index`.
+    Call it while holding `locked(out)`. `blob`: see `write_files`. `search="later"`: a changed site keeps its
+    previous index (see `update_site`), which `make serve` replaces from the background.
     A site this builder wrote before is updated in place (`update_site`); a first one, or one that came with a
     clone, is written whole into a fresh folder that is swapped in."""
     out = out.resolve()
@@ -149,9 +142,10 @@ def write_site(files: dict[str, bytes], out: Path, search: bool | str = True, ch
     try:
         tmp.chmod(0o755)
         write_files(tmp, files, blob)
-        indexed = reuse_or_index(tmp, out, files, later=search == "later") if search else False
+        if search:
+            index_whole(tmp, files)
         if check:
-            check(tmp, indexed)
+            check(tmp, bool(search))
         swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -259,20 +253,24 @@ def sync_files(out: Path, files: dict[str, bytes], blob, undo: Undo) -> None:
 
 def update_site(files: dict[str, bytes], out: Path, search: bool | str, check, blob) -> None:
     """`write_site` for a site this builder wrote before: only new and changed files are written (see
-    `sync_files`), and a new search index is made beside the site, checked, then swapped in whole. Until then
-    the replaced files wait in an undo folder: a build that fails puts them back."""
+    `sync_files`), and a new search index is made beside the site, checked, then swapped in whole; an index still
+    current is kept, less any delta (search.no_delta). Until then the replaced files wait in an undo folder: a
+    build that fails puts them back."""
     undo, work = Undo(out), None
     try:
         sync_files(out, files, blob, undo)
         index = out / "pagefind"
         if not search and index.exists():
             undo.remove(index)
-        if search is True and not indexed_for(out, pages := pages_digest(files)):
+        current = bool(search) and indexed_for(out, pages := pages_digest(files))
+        if search is True and not current:
             work = index_beside(out, pages)
         if check:
             check(work or out, work is not None)
         if work:
             swap(work / "pagefind", index)
+        elif current:
+            no_delta(index)
     except BaseException:
         undo.roll_back()
         raise
