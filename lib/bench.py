@@ -290,7 +290,7 @@ def served_after_edit(site: Path, edits: int = 5) -> tuple[float, float]:
     def found(marker: str, stamp: str) -> bool:
         "Whether the index finds `marker`: in the delta of the pages changed since the full index, or a new full one."
         try:
-            if any(marker in text for text in search_records(site, index / "delta").values()):
+            if any(marker in text for text in search_records(site / "_site", index / "delta").values()):
                 return True
             return stamp != (index / "pages.sha256").read_text() and marker in search_records(site / "_site")[path]
         except (OSError, ValueError, KeyError):  # an index being swapped in
